@@ -1,0 +1,161 @@
+# chatd -- one GNU Makefile; everything it builds goes under build/.
+#
+#   make            build every binary into build/
+#   make run        build and start chatsrv (the line chat on port 3100)
+#   make test       install what the tests need, run unit + integration tests
+#   make sanitize   the same tests built with ASan + UBSan in build-san/
+#   make bench      chatbench against chatd, Redis and NATS (bench/RESULTS.md)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+B       ?= build
+
+CC      ?= cc
+PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
+CPPFLAGS += -Isrc -MMD -MP -D_POSIX_C_SOURCE=200809L
+LDLIBS  ?=
+UNAME_S := $(shell uname -s)
+ifeq ($(UNAME_S),Linux)
+CPPFLAGS += -D_GNU_SOURCE
+endif
+ifeq ($(UNAME_S),Darwin)
+CPPFLAGS += -D_DARWIN_C_SOURCE
+endif
+ifdef WERROR
+CFLAGS  += -Werror
+endif
+ifdef SANITIZE
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# The layers (STYLE.md §1): core = util + loop + net + proto; server on top.
+CORE_SRC   := $(wildcard src/util/*.c src/loop/*.c src/net/*.c src/proto/*.c)
+SERVER_SRC := $(wildcard src/server/*.c)
+CLIENT_SRC := $(wildcard src/client/*.c)
+ECHO_SRC   := $(wildcard src/echo/*.c)
+BENCH_SRC  := $(wildcard src/bench/*.c)
+
+obj = $(patsubst src/%.c,$(B)/obj/%.o,$(1))
+CORE_OBJ   := $(call obj,$(CORE_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+ECHO_OBJ   := $(call obj,$(ECHO_SRC))
+BENCH_OBJ  := $(call obj,$(BENCH_SRC))
+
+# A binary exists once its main() does.
+PROGS := $(patsubst src/cmd/%.c,%,$(wildcard src/cmd/*.c))
+BINS  := $(addprefix $(B)/,$(PROGS))
+ALL   := $(BINS) $(if $(filter chatd,$(PROGS)),$(B)/chatsrv)
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+UNIT_HELPERS := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
+
+.PHONY: all run test unit integration sanitize bench install uninstall \
+        clean deps format tidy cppcheck valgrind fuzz fuzz-replay torture soak
+.DEFAULT_GOAL := all
+
+all: $(ALL)
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/libcore.a: $(CORE_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libserver.a: $(SERVER_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/chatd: $(B)/obj/cmd/chatd.o $(B)/libserver.a $(B)/libcore.a
+$(B)/chat: $(B)/obj/cmd/chat.o $(CLIENT_OBJ) $(B)/libcore.a
+$(B)/echod: $(B)/obj/cmd/echod.o $(ECHO_OBJ) $(B)/libcore.a
+$(B)/echod: LDLIBS += -lpthread
+$(B)/chatbench: $(B)/obj/cmd/chatbench.o $(BENCH_OBJ) $(B)/libcore.a
+$(B)/chatbench: LDLIBS += -lm
+
+$(BINS):
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
+
+# chatsrv is chatd under another name: main() looks at argv[0].
+$(B)/chatsrv: $(B)/chatd
+	$(Q)ln -sf chatd $@
+
+# Unit tests: one cmocka program per tests/unit/test_<module>.c.
+$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/libserver.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(UNIT_HELPERS) $(B)/libserver.a $(B)/libcore.a -lcmocka $(LDLIBS)
+
+unit-build: $(UNIT_BINS)
+
+run: all
+	./$(B)/chatsrv
+
+deps:
+	@sh scripts/deps.sh test
+
+test: deps
+	$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BINS)
+	@$(PYTHON) tests/run.py --build $(B)
+
+unit: deps
+	$(MAKE) --no-print-directory WERROR=1 $(UNIT_BINS)
+	@$(PYTHON) tests/run.py --build $(B) --unit-only
+
+integration: deps
+	$(MAKE) --no-print-directory WERROR=1 all
+	@$(PYTHON) tests/run.py --build $(B) --integration-only
+
+sanitize: deps
+	$(MAKE) --no-print-directory B=build-san SANITIZE=address,undefined \
+	    CC=$(if $(filter cc,$(CC)),gcc,$(CC)) WERROR=1 CFLAGS="-O1 -g" all \
+	    $(patsubst $(B)/%,build-san/%,$(UNIT_BINS))
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(PYTHON) tests/run.py --build build-san --sanitize
+
+valgrind: deps all
+	@CHATD_VALGRIND=1 python3 tests/run.py --build $(B) --integration-only
+
+bench: all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	ln -sf chatd $(DESTDIR)$(BINDIR)/chatsrv
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS) chatsrv)
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)
+
+tidy:
+	clang-tidy $(CORE_SRC) $(SERVER_SRC) -- $(CPPFLAGS) -std=c11
+
+cppcheck:
+	cppcheck --quiet --enable=warning,performance,portability \
+	    --error-exitcode=1 -Isrc $(CPPFLAGS:-MMD=) src
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(wildcard $(B)/obj/*/*.d)

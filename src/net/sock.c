@@ -1,0 +1,221 @@
+/* sock.c -- socket calls, one wrapper per syscall variant. */
+#include "net/sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/compat.h"
+
+int
+sock_set_nonblock(int fd, int on)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl == -1)
+        return -1;
+    fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, fl);
+}
+
+int
+sock_set_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+
+    if (fl == -1)
+        return -1;
+    return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+/* A socket of the given family, non-blocking and close-on-exec. */
+static int
+sock_open(int family, int nonblock)
+{
+    int fd;
+
+#ifdef SOCK_NONBLOCK
+    fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC |
+                (nonblock ? SOCK_NONBLOCK : 0), 0);
+#else
+    fd = socket(family, SOCK_STREAM, 0);
+    if (fd != -1 && (sock_set_cloexec(fd) == -1 ||
+                     (nonblock && sock_set_nonblock(fd, 1) == -1))) {
+        close(fd);
+        fd = -1;
+    }
+#endif
+    return fd;
+}
+
+/* A Unix socket file at path: replace it if nobody answers there, refuse
+ * if a live server does.  Returns 0 or -1 with err. */
+static int
+clear_stale_unix(const struct addr *a, char err[ERR_LEN])
+{
+    struct stat st;
+    int fd, rc;
+
+    if (lstat(a->u.un.sun_path, &st) == -1)
+        return 0;                       /* nothing there */
+    if (!S_ISSOCK(st.st_mode)) {
+        errf(err, "cannot listen on %s: a file that is not a socket is in "
+             "the way", a->text);
+        return -1;
+    }
+    fd = sock_open(AF_UNIX, 0);
+    if (fd == -1) {
+        errf(err, "cannot listen on %s: %s", a->text, strerror(errno));
+        return -1;
+    }
+    rc = connect(fd, &a->u.sa, a->len);
+    close(fd);
+    if (rc == 0) {
+        errf(err, "cannot listen on %s: another server is listening there",
+             a->text);
+        return -1;
+    }
+    if (unlink(a->u.un.sun_path) == -1 && errno != ENOENT) {
+        errf(err, "cannot remove stale socket %s: %s", a->text,
+             strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+sock_listen(struct addr *a, int backlog, char err[ERR_LEN])
+{
+    int fd, one = 1;
+
+    if (a->family == AF_UNIX && clear_stale_unix(a, err) == -1)
+        return -1;
+    fd = sock_open(a->family, 1);
+    if (fd == -1) {
+        errf(err, "cannot listen on %s: %s", a->text, strerror(errno));
+        return -1;
+    }
+    if (a->family != AF_UNIX &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+        goto fail;
+    if (a->family == AF_INET6)          /* [::]:P means v6 only here */
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, &a->u.sa, a->len) == -1 || listen(fd, backlog) == -1)
+        goto fail;
+    if (a->family != AF_UNIX && a->port == 0) {
+        socklen_t len = sizeof(a->u.ss);
+
+        if (getsockname(fd, &a->u.sa, &len) == 0) {
+            a->len = len;
+            addr_format(&a->u.sa, len, a->text, sizeof(a->text));
+        }
+    }
+    return fd;
+fail:
+    errf(err, "cannot listen on %s: %s", a->text, strerror(errno));
+    close(fd);
+    return -1;
+}
+
+int
+sock_accept(int lfd, char *peer, size_t peerlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd;
+
+    do {
+        len = sizeof(ss);
+#ifdef SOCK_NONBLOCK
+        fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+        fd = accept(lfd, (struct sockaddr *)&ss, &len);
+        if (fd != -1 && (sock_set_nonblock(fd, 1) == -1 ||
+                         sock_set_cloexec(fd) == -1)) {
+            int saved = errno;
+
+            close(fd);
+            errno = saved;
+            fd = -1;
+        }
+#endif
+    } while (fd == -1 && errno == EINTR);
+    if (fd != -1 && peer != NULL)
+        addr_format((struct sockaddr *)&ss, len, peer, peerlen);
+    return fd;
+}
+
+int
+sock_connect(const struct addr *a, char err[ERR_LEN])
+{
+    int fd = sock_open(a->family, 0);
+
+    if (fd == -1) {
+        errf(err, "cannot connect to %s: %s", a->text, strerror(errno));
+        return -1;
+    }
+    while (connect(fd, &a->u.sa, a->len) == -1) {
+        if (errno == EINTR)
+            continue;
+        errf(err, "cannot connect to %s: %s", a->text, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+ssize_t
+sock_send(int fd, const void *buf, size_t len)
+{
+    ssize_t n;
+
+    do
+        n = send(fd, buf, len, MSG_NOSIGNAL);
+    while (n == -1 && errno == EINTR);
+    return n;
+}
+
+ssize_t
+sock_recv(int fd, void *buf, size_t len)
+{
+    ssize_t n;
+
+    do
+        n = recv(fd, buf, len, 0);
+    while (n == -1 && errno == EINTR);
+    return n;
+}
+
+long
+sock_raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+            rl.rlim_cur = old;
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
+}
+
+void
+sock_ignore_sigpipe(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+}

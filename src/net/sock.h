@@ -1,0 +1,52 @@
+/* sock.h -- socket calls with the hard parts done once.
+ *
+ * Every descriptor made here is non-blocking and close-on-exec (except
+ * sock_connect(), which gives a blocking one to simple clients).  Listeners
+ * have SO_REUSEADDR; a Unix listener replaces a stale socket file but
+ * refuses a path a live server answers on.  This is the one file with an
+ * #ifdef per syscall variant. */
+#ifndef CHATD_SOCK_H
+#define CHATD_SOCK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "net/addr.h"
+#include "util/err.h"
+
+#define SOCK_BACKLOG 4096
+
+/* Listen on a (resolved).  Returns the fd, or -1 with a one-line reason in
+ * err, e.g. "cannot listen on 0.0.0.0:3100: Address already in use".
+ * For a TCP port 0, a->text is updated to the port the kernel chose. */
+int sock_listen(struct addr *a, int backlog, char err[ERR_LEN]);
+
+/* Accept one connection on lfd: non-blocking and close-on-exec.  The peer's
+ * text form goes into peer (size peerlen) if peer is not NULL.  Returns
+ * the fd, or -1 with errno (EAGAIN: none pending; EINTR is retried). */
+int sock_accept(int lfd, char *peer, size_t peerlen);
+
+/* Connect to a (resolved), blocking.  Returns the fd (close-on-exec), or -1
+ * with a reason in err, e.g. "cannot connect to 127.0.0.1:3100:
+ * Connection refused". */
+int sock_connect(const struct addr *a, char err[ERR_LEN]);
+
+/* Make fd non-blocking (on != 0) or blocking.  Returns 0 or -1 (errno). */
+int sock_set_nonblock(int fd, int on);
+/* Set close-on-exec on fd.  Returns 0 or -1 (errno). */
+int sock_set_cloexec(int fd);
+
+/* Send without ever raising SIGPIPE; EINTR is retried.  As send(2). */
+ssize_t sock_send(int fd, const void *buf, size_t len);
+/* Receive; EINTR is retried.  As recv(2). */
+ssize_t sock_recv(int fd, void *buf, size_t len);
+
+/* Raise the soft RLIMIT_NOFILE to the hard limit.  Returns the new soft
+ * limit (or the old one if it could not be raised). */
+long sock_raise_fd_limit(void);
+
+/* Ignore SIGPIPE for the whole process: a peer that resets while we write
+ * gets EPIPE, never kills us. */
+void sock_ignore_sigpipe(void);
+
+#endif

@@ -1,0 +1,235 @@
+/* log.c -- console output, one whole line per write(2).
+ *
+ * stdio buffering is not used: a line is formatted into a stack buffer and
+ * written at once, so it reaches a pipe reader immediately and is never
+ * interleaved with data written by log_data(). */
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN 4096
+
+static enum log_level level = LOG_EVENTS;
+static const char *program = "chatd";
+static uint64_t nlines;
+
+/* Buffered mode: stdout lines collect here until log_flush(), so a loop pass
+ * that logs a hundred messages makes one write(2), not a hundred. */
+static int buffered;
+static char outbuf[64 * 1024];
+static size_t outlen;
+
+void
+log_set_level(enum log_level l)
+{
+    level = l;
+}
+
+enum log_level
+log_get_level(void)
+{
+    return level;
+}
+
+void
+log_set_program(const char *name)
+{
+    program = name;
+}
+
+uint64_t
+log_lines(void)
+{
+    return nlines;
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {      /* a non-blocking console: wait */
+                usleep(1000);
+                continue;
+            }
+            return;                     /* console gone: nothing to do */
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Format prefix + fmt + suffix into one line and write it to fd. */
+static void
+emit(int fd, const char *prefix, const char *suffix, const char *fmt,
+     va_list ap)
+{
+    char buf[LINE_MAX_LEN];
+    size_t len = 0;
+    int n;
+
+    if (prefix != NULL)
+        len = (size_t)snprintf(buf, sizeof(buf), "%s: ", prefix);
+    n = vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
+    if (n < 0)
+        n = 0;
+    len += (size_t)n;
+    if (len > sizeof(buf) - 1)
+        len = sizeof(buf) - 1;
+    if (suffix != NULL) {
+        n = snprintf(buf + len, sizeof(buf) - len, ": %s", suffix);
+        if (n > 0)
+            len += (size_t)n;
+        if (len > sizeof(buf) - 1)
+            len = sizeof(buf) - 1;
+    }
+    if (len >= sizeof(buf) - 1)
+        len = sizeof(buf) - 2;          /* room for the newline */
+    buf[len++] = '\n';
+    nlines++;
+    if (fd == STDOUT_FILENO && buffered) {
+        if (outlen + len > sizeof(outbuf))
+            log_flush();
+        memcpy(outbuf + outlen, buf, len);
+        outlen += len;
+        return;
+    }
+    if (fd == STDERR_FILENO)
+        log_flush();                    /* keep stdout and stderr in order */
+    write_all(fd, buf, len);
+}
+
+void
+log_set_buffered(int on)
+{
+    if (!on)
+        log_flush();
+    buffered = on;
+}
+
+void
+log_flush(void)
+{
+    if (outlen > 0)
+        write_all(STDOUT_FILENO, outbuf, outlen);
+    outlen = 0;
+}
+
+void
+log_event(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (level < LOG_EVENTS)
+        return;
+    va_start(ap, fmt);
+    emit(STDOUT_FILENO, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_line(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(STDOUT_FILENO, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (level < LOG_TRACE)
+        return;
+    va_start(ap, fmt);
+    emit(STDOUT_FILENO, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(STDERR_FILENO, program, strerror(saved), fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(STDERR_FILENO, program, NULL, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void
+log_data(const void *buf, size_t len)
+{
+    log_flush();
+    write_all(STDOUT_FILENO, buf, len);
+}
+
+size_t
+log_escape(char *dst, size_t dstlen, const char *src, size_t len)
+{
+    size_t o = 0, i;
+
+    if (dstlen == 0)
+        return 0;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        char tmp[5];
+        size_t n;
+
+        if (ch == '\\')
+            n = (size_t)snprintf(tmp, sizeof(tmp), "\\\\");
+        else if (ch == '\n')
+            n = (size_t)snprintf(tmp, sizeof(tmp), "\\n");
+        else if (ch == '\r')
+            n = (size_t)snprintf(tmp, sizeof(tmp), "\\r");
+        else if (ch == '\t')
+            n = (size_t)snprintf(tmp, sizeof(tmp), "\\t");
+        else if (ch < 0x20 || ch >= 0x7f)
+            n = (size_t)snprintf(tmp, sizeof(tmp), "\\%03o", ch);
+        else {
+            tmp[0] = (char)ch;
+            n = 1;
+        }
+        if (o + n >= dstlen)
+            break;
+        memcpy(dst + o, tmp, n);
+        o += n;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+int
+log_limit_allow(struct log_limit *lim, uint64_t now_ms, uint64_t interval_ms)
+{
+    if (lim->last_ms != 0 && now_ms - lim->last_ms < interval_ms) {
+        lim->suppressed++;
+        return 0;
+    }
+    lim->last_ms = now_ms ? now_ms : 1;
+    return 1;
+}

@@ -1,0 +1,65 @@
+/* parse.c -- strict parsers for command-line values. */
+#include "util/parse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int
+parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    unsigned long long v;
+    uint64_t mult = 1;
+    char *end;
+
+    if (s == NULL || !isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': mult = 1ull << 10; end++; break;
+    case 'm': case 'M': mult = 1ull << 20; end++; break;
+    case 'g': case 'G': mult = 1ull << 30; end++; break;
+    default: return -1;
+    }
+    if ((*end == 'b' || *end == 'B') && mult != 1)
+        end++;                  /* "64KB", "1MB" */
+    if (*end != '\0' || v > UINT64_MAX / mult)
+        return -1;
+    v *= mult;
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int
+parse_enum(const char *s, const char *const names[])
+{
+    int i;
+
+    for (i = 0; names[i] != NULL; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
