@@ -1,0 +1,59 @@
+/* frame.h -- framing parsers: pure functions from bytes to message views.
+ *
+ * A parser takes a buffer and a limit and returns a status plus a view into
+ * the buffer.  No I/O, no globals, no allocation: easy to unit-test and to
+ * fuzz.  A frame never outlives the buffer it points into. */
+#ifndef CHATD_FRAME_H
+#define CHATD_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum frame_status { FRAME_NEED_MORE, FRAME_OK, FRAME_BAD };
+
+struct frame {
+    const char *data;   /* the payload, INTO the caller's buffer: copy it */
+    size_t      len;    /* payload length (no terminator, no header) */
+    int         type;   /* packet type; 0 for lines */
+    const char *why;    /* FRAME_BAD only: a static string */
+};
+
+/* Next LF-terminated line in buf[0..len); the payload excludes the LF.
+ * A line longer than max comes out in max-sized pieces, so a client can
+ * never make us hold more than max + 1 bytes: a piece is cut only once
+ * max + 1 bytes without an LF are there, so a line of exactly max bytes is
+ * one message.  FRAME_NEED_MORE consumes nothing.  *used is the number of
+ * bytes consumed (payload plus LF, if any).  Never reads past buf + len.
+ * max must be at least 1. */
+enum frame_status line_next(const char *buf, size_t len, size_t max,
+                            struct frame *out, size_t *used);
+
+/* As line_next(), but a CR just before the LF is not part of the payload
+ * (CRLF framing; a bare LF also ends a line). */
+enum frame_status crlf_next(const char *buf, size_t len, size_t max,
+                            struct frame *out, size_t *used);
+
+/* What is left at end of input (a partial line, len <= max) as a last
+ * frame: FRAME_OK with the whole of buf as payload, or FRAME_NEED_MORE if
+ * len is 0. */
+enum frame_status line_last(const char *buf, size_t len, struct frame *out,
+                            size_t *used);
+
+/* Packet framing (the `packet` profile): a 12-byte header -- a 4-byte int
+ * type, then an 8-byte length, native byte order, no padding -- then the
+ * payload. */
+#define PACKET_HEADER_LEN 12
+
+/* Next packet in buf[0..len).  The declared length is checked against max
+ * as soon as the header is complete, before waiting for the payload: a lie
+ * in a header costs nothing (FRAME_BAD, why = "message too long").  The
+ * type is reported as sent; which types are valid is the caller's call.
+ * FRAME_NEED_MORE consumes nothing. */
+enum frame_status packet_next(const char *buf, size_t len, size_t max,
+                              struct frame *out, size_t *used);
+
+/* Write the header for a packet of type and payload length len into
+ * hdr[PACKET_HEADER_LEN]. */
+void packet_header(char *hdr, int type, uint64_t len);
+
+#endif
