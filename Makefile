@@ -159,3 +159,6 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(wildcard $(B)/obj/*/*.d)
+
+# Fuzzing (libFuzzer, clang): `make fuzz`, `make fuzz-replay`.
+-include tests/fuzz/fuzz.mk
