@@ -1,0 +1,123 @@
+/* echod.c -- the concurrent echo server: flags in, echo_run() out.
+ *
+ * Exit status: 0 after SIGINT or SIGTERM, 1 if the server could not start
+ * (the reason on stderr), 2 for a usage error. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "echo/echo.h"
+#include "net/addr.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+#define ECHOD_VERSION "0.1.0"
+
+static const char usage_text[] =
+    "usage: echod [--model fork|thread|prefork|event] [--workers N] "
+    "PORT|ADDR\n"
+    "       echod [options] --listen ADDR\n"
+    "\n"
+    "Echo every byte back to its sender, one of four ways:\n"
+    "  -m, --model fork      a child process per connection (default)\n"
+    "  -m, --model thread    a thread per connection\n"
+    "  -m, --model prefork   N processes started up front, all accepting\n"
+    "  -m, --model event     one non-blocking event loop\n"
+    "  -w, --workers N       prefork: processes (default: 2 per core)\n"
+    "  -l, --listen ADDR     PORT, HOST:PORT, [IPV6]:PORT or unix:PATH\n"
+    "  -h, --help            show this and exit\n"
+    "  -V, --version         show the version and exit\n";
+
+static int
+usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* One line of reason, then the usage, on stderr; returns the exit code. */
+static int
+usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("echod: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "model",   required_argument, NULL, 'm' },
+        { "workers", required_argument, NULL, 'w' },
+        { "listen",  required_argument, NULL, 'l' },
+        { "help",    no_argument,       NULL, 'h' },
+        { "version", no_argument,       NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct echo_config cfg = { NULL, ECHO_FORK, 0 };
+    char err[ERR_LEN];
+    struct addr a;
+    long n;
+    int ch, m;
+
+    log_set_program("echod");
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":m:w:l:hV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'm':
+            if ((m = parse_enum(optarg, echo_model_names)) == -1)
+                return usage_error("unknown model '%s' (expected fork, "
+                                   "thread, prefork or event)", optarg);
+            cfg.model = (enum echo_model)m;
+            break;
+        case 'w':
+            if (parse_long(optarg, 1, ECHO_WORKERS_MAX, &n) == -1)
+                return usage_error("bad --workers '%s' (expected 1-%d)",
+                                   optarg, ECHO_WORKERS_MAX);
+            cfg.workers = (int)n;
+            break;
+        case 'l':
+            if (cfg.listen != NULL)
+                return usage_error("give one address");
+            cfg.listen = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        case 'V':
+            puts("echod " ECHOD_VERSION);
+            return 0;
+        case ':':
+            if (strncmp(argv[optind - 1], "--", 2) == 0)
+                return usage_error("option '%s' needs a value",
+                                   argv[optind - 1]);
+            return usage_error("option '-%c' needs a value", optopt);
+        default:
+            if (strncmp(argv[optind - 1], "--", 2) == 0)
+                return usage_error("unknown option '%s'", argv[optind - 1]);
+            return usage_error("unknown option '-%c'", optopt);
+        }
+    }
+    if (optind < argc) {
+        if (cfg.listen != NULL || optind + 1 < argc)
+            return usage_error("give one address");
+        cfg.listen = argv[optind];
+    }
+    if (cfg.listen == NULL)
+        return usage_error("no address to listen on");
+    if (cfg.workers != 0 && cfg.model != ECHO_PREFORK)
+        return usage_error("--workers is for --model prefork only");
+    if (addr_parse(cfg.listen, ADDR_LISTEN, &a, err) == -1)
+        return usage_error("%s", err);
+    if (echo_run(&cfg, err) == -1) {
+        log_warnx("%s", err);
+        return 1;
+    }
+    return 0;
+}
