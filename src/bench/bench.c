@@ -1,0 +1,981 @@
+/* bench.c -- chatbench's client engine; see bench.h.
+ *
+ * Each event loop (a worker) owns its connections outright; the workers
+ * share only the phase, the window and a few counters, all atomics.
+ * Worker 0 runs in the calling thread, publishes, and steers the phases:
+ * CONNECT (pace the handshakes), RUN (warm-up then the window), DRAIN
+ * (publishers quiet, late deliveries still counted), STOP. */
+#include "bench/bench.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "bench/os.h"
+#include "net/sock.h"
+#include "util/clock.h"
+#include "util/compat.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define PENDING_MAX     200         /* handshakes in flight per worker:
+                                     * under Redis's default backlog (511) */
+#define PER_SOURCE_IP   20000       /* clients per 127.0.0.x source */
+#define READ_MIN        (256 * 1024)
+#define READ_ROUNDS     4           /* reads per readiness, if they fill */
+#define EVENTS_MAX      512
+#define TICK_MS         10          /* longest sleep: phases are polled */
+#define NS              1000000000ull
+#define MS              1000000ull
+#define RATE_BURST_NS   (100 * MS)  /* rate mode: catch up at most this */
+#define LINE_JOIN_NS    (1 * NS)    /* line: joined after this without a
+                                     * greeting (a server that sends none) */
+#define SWEEP_NS        (200 * MS)
+#define RSS_SAMPLE_NS   (100 * MS)
+#define OUTQ_MSGS       256         /* rate mode: a publisher's backlog */
+
+enum role { ROLE_SUB, ROLE_SLOW, ROLE_PUB };
+enum cstate { CS_NEW, CS_CONNECTING, CS_HANDSHAKE, CS_JOINED, CS_CLOSED };
+enum phase { PH_CONNECT, PH_RUN, PH_DRAIN, PH_STOP };
+
+struct pub;
+
+struct conn {
+    int          fd;
+    uint8_t      role;          /* enum role */
+    uint8_t      state;         /* enum cstate */
+    uint32_t     gidx;          /* global index: picks the source address */
+    size_t       inlen, incap;  /* a partial frame kept between reads */
+    char        *in;            /* owned; allocated only while needed */
+    uint64_t    *last;          /* ROLE_SUB: last seq per publisher
+                                 * (borrowed from the worker's array) */
+    struct pub  *pub;           /* the publisher sending here (borrowed) */
+    struct pub  *ack;           /* the publisher whose messages this
+                                 * subscriber confirms (borrowed) */
+    uint64_t     since_ns;      /* when its handshake began */
+};
+
+struct pub {
+    uint32_t     id;
+    struct conn *c;             /* where it sends (borrowed) */
+    uint64_t     seq;           /* last sequence number used */
+    long         inflight;      /* sent, not yet seen by its subscriber */
+    char        *out;           /* owned: bytes not yet written */
+    size_t       outoff, outlen, outcap;
+    int          want_out;
+    uint64_t     next_ns;       /* rate mode: when the next one is due */
+    uint64_t     win_sent, sent, skipped;
+};
+
+struct bench;
+
+struct worker {
+    int            id;
+    struct bench  *b;
+    struct poller *p;
+    struct conn   *conns;       /* owned: conns[0..nconns) */
+    size_t         nconns, next, pending;
+    uint64_t      *lastseq;     /* owned: per subscriber x publisher */
+    char          *rbuf;        /* owned: the read scratch buffer */
+    pthread_t      th;
+    int            phase;       /* the phase this worker last acted on */
+    uint64_t       t0, t1;      /* its copy of the window */
+    uint64_t       sweep_ns;
+    uint64_t       got, got_told, ooo, foreign;
+    long           joined_sub, joined_slow, failed, disconnected;
+    long           slow_closed, errors;
+    int            first_errno;
+    struct hist    lat;
+};
+
+struct bench {
+    const struct bench_cfg *cfg;
+    struct worker   *w;         /* owned: w[0..nw) */
+    int              nw;
+    struct pub      *pubs;      /* owned: pubs[0..npubs) */
+    size_t           npubs;
+    size_t           ntotal;    /* connections, all roles */
+    size_t           maxframe;  /* payload limit handed to proto_next */
+    size_t           rbufsize;
+    size_t           framelen;  /* one PUBLISH request on the wire */
+    int              bind_src;  /* spread clients over 127.0.0.x */
+    uint64_t         interval_ns;   /* rate mode, per publisher */
+    char            *payload;   /* owned: worker 0's payload scratch */
+    _Atomic int      phase;
+    _Atomic uint64_t t0, t1;
+    _Atomic long     settled;   /* joined + failed, all workers */
+    _Atomic long     subs;      /* subscribers joined, all workers */
+    _Atomic uint64_t got;       /* window deliveries told so far */
+    /* Worker 0's bookkeeping: */
+    uint64_t         start_ns, connect_deadline, drain_deadline;
+    uint64_t         rss_next_ns;
+    int              cpu0_taken;
+    struct os_proc   cpu0, cpu1;
+    struct bench_result *r;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* The publisher count, as an index bound. */
+static uint32_t
+npub(const struct bench *b)
+{
+    return (uint32_t)b->npubs;
+}
+
+/* Close c, whatever its state, and count why. */
+static void
+conn_end(struct worker *w, struct conn *c, int err_no)
+{
+    if (c->state == CS_CLOSED)
+        return;
+    if (c->state == CS_NEW || c->state == CS_CONNECTING ||
+        c->state == CS_HANDSHAKE) {
+        if (c->state != CS_NEW)
+            w->pending--;
+        w->failed++;
+        atomic_fetch_add(&w->b->settled, 1);
+        if (w->first_errno == 0)
+            w->first_errno = err_no;
+    } else if (c->role == ROLE_SLOW) {
+        w->slow_closed++;
+    } else {
+        w->disconnected++;
+    }
+    if (c->fd != -1) {
+        poller_del(w->p, c->fd);
+        os_close_reset(c->fd);
+    }
+    c->fd = -1;
+    c->state = CS_CLOSED;
+    free(c->in);
+    c->in = NULL;
+    c->inlen = c->incap = 0;
+}
+
+/* The server confirmed c: it counts from now on. */
+static void
+conn_joined(struct worker *w, struct conn *c)
+{
+    if (c->state != CS_HANDSHAKE)
+        return;
+    c->state = CS_JOINED;
+    w->pending--;
+    atomic_fetch_add(&w->b->settled, 1);
+    if (c->role == ROLE_SUB) {
+        w->joined_sub++;
+        atomic_fetch_add(&w->b->subs, 1);
+    } else if (c->role == ROLE_SLOW) {
+        w->joined_slow++;
+        /* From now on it never reads: watch only for a hang-up. */
+        if (poller_mod(w->p, c->fd, 0, c) == -1)
+            conn_end(w, c, errno);
+    }
+}
+
+/* Send a short request on a fresh connection in one go (it always fits
+ * an empty socket buffer).  Returns 0 or -1 with errno. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+    ssize_t n;
+
+    while (len > 0) {
+        n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EPIPE;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The TCP handshake is done: say hello and wait for the server's word. */
+static void
+conn_connected(struct worker *w, struct conn *c, uint64_t now)
+{
+    const struct bench_cfg *cfg = w->b->cfg;
+    char hello[512];
+    size_t n;
+
+    c->state = CS_HANDSHAKE;
+    c->since_ns = now;
+    if (c->role == ROLE_PUB)
+        n = proto_encode_hello(cfg->proto, hello, sizeof(hello));
+    else
+        n = proto_encode_sub(cfg->proto, hello, sizeof(hello), cfg->channel);
+    if (n > 0 && send_all(c->fd, hello, n) == -1) {
+        conn_end(w, c, errno);
+        return;
+    }
+    if (poller_mod(w->p, c->fd, POLLER_IN, c) == -1)
+        conn_end(w, c, errno);
+}
+
+/* Begin connecting c.  Returns 0, or 1 if the server cannot take it yet
+ * (a full Unix backlog: try again later), or -1 if no descriptor is left. */
+static int
+conn_open(struct worker *w, struct conn *c, uint64_t now)
+{
+    const struct addr *a = &w->b->cfg->target;
+    int fd, one = 1, e;
+
+    fd = socket(a->family, SOCK_STREAM, 0);
+    if (fd == -1) {
+        e = errno;
+        conn_end(w, c, e);
+        return e == EMFILE || e == ENFILE ? -1 : 0;
+    }
+    c->fd = fd;
+    if (sock_set_nonblock(fd, 1) == -1 || sock_set_cloexec(fd) == -1 ||
+        (w->b->bind_src &&
+         os_bind_loopback(fd, 1 + c->gidx / PER_SOURCE_IP) == -1)) {
+        conn_end(w, c, errno);
+        return 0;
+    }
+    if (a->family != AF_UNIX && c->pub != NULL)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->state = CS_CONNECTING;
+    w->pending++;
+    if (connect(fd, &a->u.sa, a->len) == 0) {
+        if (poller_add(w->p, fd, POLLER_IN, c) == -1)
+            conn_end(w, c, errno);
+        else
+            conn_connected(w, c, now);
+        return 0;
+    }
+    if (errno == EAGAIN) {              /* Unix socket, backlog full */
+        close(fd);
+        c->fd = -1;
+        c->state = CS_NEW;
+        w->pending--;
+        return 1;
+    }
+    if (errno != EINPROGRESS) {
+        conn_end(w, c, errno);
+        return 0;
+    }
+    if (poller_add(w->p, fd, POLLER_OUT, c) == -1)
+        conn_end(w, c, errno);
+    return 0;
+}
+
+/* The connect phase: keep up to PENDING_MAX handshakes going, and let a
+ * line client that got no greeting join anyway after a while. */
+static void
+start_connects(struct worker *w, uint64_t now)
+{
+    size_t i;
+    int r;
+
+    while (w->pending < PENDING_MAX && w->next < w->nconns) {
+        r = conn_open(w, &w->conns[w->next], now);
+        if (r == 1)
+            break;
+        w->next++;
+        if (r == -1) {
+            /* Out of descriptors: the rest cannot be opened either. */
+            while (w->next < w->nconns)
+                conn_end(w, &w->conns[w->next++], EMFILE);
+        }
+    }
+    if (w->b->cfg->proto != PROTO_LINE || now < w->sweep_ns)
+        return;
+    w->sweep_ns = now + SWEEP_NS;
+    for (i = 0; i < w->next; i++)
+        if (w->conns[i].state == CS_HANDSHAKE &&
+            now - w->conns[i].since_ns > LINE_JOIN_NS)
+            conn_joined(w, &w->conns[i]);
+}
+
+/* A message arrived at subscriber c at time now. */
+static void
+deliver(struct worker *w, struct conn *c, const char *data, size_t len,
+        uint64_t now)
+{
+    uint32_t pub;
+    uint64_t seq, ts;
+
+    if (proto_payload_decode(data, len, &pub, &seq, &ts) == -1)
+        return;                 /* a greeting, a notice */
+    if (pub >= npub(w->b)) {
+        w->foreign++;
+        return;
+    }
+    if (c->ack != NULL && c->ack->id == pub && c->ack->inflight > 0)
+        c->ack->inflight--;
+    if (seq <= c->last[pub])
+        w->ooo++;
+    else
+        c->last[pub] = seq;
+    if (ts >= w->t0 && ts < w->t1) {
+        w->got++;
+        hist_record(&w->lat, now > ts ? now - ts : 0);
+    }
+}
+
+/* Act on one frame received on c. */
+static void
+on_frame(struct worker *w, struct conn *c, const struct proto_frame *f,
+         uint64_t now)
+{
+    char pong[16], text[128];
+    size_t n;
+
+    switch (f->ev) {
+    case PROTO_EV_MSG:
+        if (c->state == CS_HANDSHAKE && w->b->cfg->proto == PROTO_LINE)
+            conn_joined(w, c);  /* its greeting, or a first message */
+        if (c->role == ROLE_SUB)
+            deliver(w, c, f->data, f->len, now);
+        break;
+    case PROTO_EV_JOINED:
+        conn_joined(w, c);
+        break;
+    case PROTO_EV_PING:
+        n = proto_encode_pong(pong, sizeof(pong));
+        if (send(c->fd, pong, n, MSG_NOSIGNAL) != (ssize_t)n &&
+            errno != EAGAIN && errno != EWOULDBLOCK)
+            conn_end(w, c, errno);
+        break;
+    case PROTO_EV_ERROR:
+        if (w->errors++ == 0) {
+            log_escape(text, sizeof(text), f->data,
+                       f->len < 100 ? f->len : 100);
+            log_warnx("server error: %s", text);
+        }
+        if (c->state == CS_HANDSHAKE)
+            conn_end(w, c, ECONNREFUSED);
+        break;
+    case PROTO_EV_OTHER:
+        break;
+    }
+}
+
+/* Keep buf[0..len) as c's partial frame. */
+static void
+keep_partial(struct conn *c, const char *buf, size_t len)
+{
+    if (len == 0) {
+        c->inlen = 0;
+        if (c->incap > 4096) {  /* give back what a big frame took */
+            free(c->in);
+            c->in = NULL;
+            c->incap = 0;
+        }
+        return;
+    }
+    if (len > c->incap) {
+        c->in = xrealloc(c->in, len);
+        c->incap = len;
+    }
+    memmove(c->in, buf, len);
+    c->inlen = len;
+}
+
+/* c is readable: read, cut frames, act on them. */
+static void
+on_readable(struct worker *w, struct conn *c)
+{
+    const struct bench *b = w->b;
+    struct proto_frame f;
+    const char *why = "";
+    size_t have, off, used, room;
+    ssize_t n;
+    uint64_t now;
+    int round;
+
+    for (round = 0; round < READ_ROUNDS; round++) {
+        have = c->inlen;
+        if (have > 0)
+            memcpy(w->rbuf, c->in, have);
+        room = b->rbufsize - have;
+        n = recv(c->fd, w->rbuf + have, room, 0);
+        if (n == 0) {
+            conn_end(w, c, ECONNRESET);
+            return;
+        }
+        if (n == -1) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                conn_end(w, c, errno);
+            return;
+        }
+        now = clock_ns();
+        have += (size_t)n;
+        for (off = 0; off < have; off += used) {
+            enum proto_status st = proto_next(b->cfg->proto, w->rbuf + off,
+                                              have - off, b->maxframe, &f,
+                                              &used, &why);
+            if (st == PROTO_NEED_MORE)
+                break;
+            if (st == PROTO_BAD) {
+                if (w->errors++ == 0)
+                    log_warnx("cannot parse what the server sent: %s", why);
+                conn_end(w, c, EPROTO);
+                return;
+            }
+            on_frame(w, c, &f, now);
+            if (c->state == CS_CLOSED)
+                return;
+        }
+        keep_partial(c, w->rbuf + off, have - off);
+        if ((size_t)n < room)
+            return;
+    }
+}
+
+/* Write what p has queued; ask for POLLER_OUT while some is left. */
+static void
+pub_flush(struct worker *w, struct pub *p)
+{
+    struct conn *c = p->c;
+    ssize_t n;
+
+    while (p->outoff < p->outlen) {
+        n = send(c->fd, p->out + p->outoff, p->outlen - p->outoff,
+                 MSG_NOSIGNAL);
+        if (n > 0) {
+            p->outoff += (size_t)n;
+            continue;
+        }
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!p->want_out &&
+                poller_mod(w->p, c->fd, POLLER_IN | POLLER_OUT, c) == -1) {
+                conn_end(w, c, errno);
+                return;
+            }
+            p->want_out = 1;
+            return;
+        }
+        conn_end(w, c, n == 0 ? EPIPE : errno);
+        return;
+    }
+    p->outoff = p->outlen = 0;
+    if (p->want_out) {
+        p->want_out = 0;
+        if (poller_mod(w->p, c->fd, POLLER_IN, c) == -1)
+            conn_end(w, c, errno);
+    }
+}
+
+/* How many messages p should send now. */
+static uint64_t
+pub_due(struct bench *b, struct pub *p, uint64_t now)
+{
+    uint64_t due;
+
+    if (b->cfg->max)
+        return p->inflight < b->cfg->window ?
+               (uint64_t)(b->cfg->window - p->inflight) : 0;
+    if (now < p->next_ns)
+        return 0;
+    if (now - p->next_ns > RATE_BURST_NS) {
+        /* Far behind (the loop was busy): do not burst to catch up. */
+        p->skipped += (now - p->next_ns) / b->interval_ns;
+        p->next_ns = now;
+    }
+    due = (now - p->next_ns) / b->interval_ns + 1;
+    p->next_ns += due * b->interval_ns;
+    return due;
+}
+
+/* Send what each publisher owes, stamped now. */
+static void
+publish(struct worker *w)
+{
+    struct bench *b = w->b;
+    const struct bench_cfg *cfg = b->cfg;
+    uint64_t now = clock_ns(), t0 = w->t0, t1 = w->t1, due, room, k;
+    size_t i, n;
+
+    if (now >= t1)
+        return;
+    for (i = 0; i < b->npubs; i++) {
+        struct pub *p = &b->pubs[i];
+
+        if (p->c == NULL || p->c->state != CS_JOINED)
+            continue;
+        due = pub_due(b, p, now);
+        if (due == 0)
+            continue;
+        if (p->outoff == p->outlen)
+            p->outoff = p->outlen = 0;
+        room = (p->outcap - p->outlen) / b->framelen;
+        if (due > room) {
+            if (!cfg->max)
+                p->skipped += due - room;
+            due = room;
+        }
+        for (k = 0; k < due; k++) {
+            proto_payload_encode(b->payload, cfg->size, p->id, ++p->seq, now);
+            n = proto_encode_pub(cfg->proto, p->out + p->outlen,
+                                 p->outcap - p->outlen, cfg->channel,
+                                 b->payload, cfg->size);
+            p->outlen += n;
+            p->inflight++;
+            p->sent++;
+            if (now >= t0)
+                p->win_sent++;
+        }
+        if (!p->want_out)
+            pub_flush(w, p);
+    }
+}
+
+/* This worker sees phase ph for the first time. */
+static void
+worker_enter(struct worker *w, int ph)
+{
+    size_t i;
+
+    if (w->phase == PH_CONNECT && ph != PH_CONNECT) {
+        /* Whoever has not joined by now does not take part. */
+        for (i = 0; i < w->nconns; i++)
+            if (w->conns[i].state != CS_JOINED)
+                conn_end(w, &w->conns[i], ETIMEDOUT);
+        w->next = w->nconns;
+    }
+    w->t0 = atomic_load(&w->b->t0);
+    w->t1 = atomic_load(&w->b->t1);
+    w->phase = ph;
+}
+
+static void
+sample_rss(struct bench *b, uint64_t now)
+{
+    struct os_proc ps;
+
+    if (b->cfg->pid <= 0 || now < b->rss_next_ns)
+        return;
+    b->rss_next_ns = now + RSS_SAMPLE_NS;
+    if (os_proc_read(b->cfg->pid, &ps) == 0 && ps.rss_kib > b->r->rss_peak_kib)
+        b->r->rss_peak_kib = ps.rss_kib;
+}
+
+/* Everyone has joined (or the time is up): set the window and go. */
+static void
+begin_run(struct bench *b, uint64_t now)
+{
+    const struct bench_cfg *cfg = b->cfg;
+    struct os_proc ps;
+    long subs = atomic_load(&b->subs);
+    size_t i;
+
+    b->r->connect_s = (double)(now - b->start_ns) / 1e9;
+    if (cfg->pid > 0 && os_proc_read(cfg->pid, &ps) == 0) {
+        b->r->rss_joined_kib = ps.rss_kib;
+        if (ps.rss_kib > b->r->rss_peak_kib)
+            b->r->rss_peak_kib = ps.rss_kib;
+    }
+    for (i = 0; i < b->npubs; i++)
+        b->pubs[i].next_ns = now + b->interval_ns * i / (b->npubs ? b->npubs : 1);
+    atomic_store(&b->t0, now + (uint64_t)(cfg->warmup_s * 1e9));
+    atomic_store(&b->t1, now + (uint64_t)((cfg->warmup_s + cfg->duration_s) * 1e9));
+    atomic_store(&b->phase, PH_RUN);
+    if (cfg->verbose)
+        fprintf(stderr, "chatbench: %ld of %ld subscribers joined in %.2f s\n",
+                subs, cfg->clients, b->r->connect_s);
+}
+
+/* Deliveries the window owes: every window message to every subscriber. */
+static uint64_t
+expected(const struct bench *b)
+{
+    uint64_t sent = 0;
+    size_t i;
+
+    for (i = 0; i < b->npubs; i++)
+        sent += b->pubs[i].win_sent;
+    return sent * (uint64_t)atomic_load(&b->subs);
+}
+
+/* Worker 0 moves the phases along. */
+static void
+control(struct worker *w, uint64_t now)
+{
+    struct bench *b = w->b;
+    const struct bench_cfg *cfg = b->cfg;
+    int ph = atomic_load(&b->phase);
+
+    if (stop_requested && ph != PH_STOP) {
+        if (ph == PH_CONNECT)
+            begin_run(b, now);
+        if (ph != PH_DRAIN && cfg->pid > 0)
+            os_proc_read(cfg->pid, &b->cpu1);
+        atomic_store(&b->t1, now < atomic_load(&b->t1) ? now : atomic_load(&b->t1));
+        atomic_store(&b->phase, PH_STOP);
+        return;
+    }
+    switch (ph) {
+    case PH_CONNECT:
+        if ((size_t)atomic_load(&b->settled) >= b->ntotal ||
+            now >= b->connect_deadline)
+            begin_run(b, now);
+        break;
+    case PH_RUN:
+        sample_rss(b, now);
+        if (!b->cpu0_taken && now >= w->t0) {
+            b->cpu0_taken = 1;
+            if (cfg->pid > 0)
+                os_proc_read(cfg->pid, &b->cpu0);
+        }
+        if (now >= w->t1) {
+            if (cfg->pid > 0 && os_proc_read(cfg->pid, &b->cpu1) == 0)
+                b->r->rss_end_kib = b->cpu1.rss_kib;
+            b->drain_deadline = now + (uint64_t)(cfg->drain_s * 1e9);
+            atomic_store(&b->phase, PH_DRAIN);
+        }
+        break;
+    case PH_DRAIN:
+        sample_rss(b, now);
+        if (atomic_load(&b->got) >= expected(b) || now >= b->drain_deadline)
+            atomic_store(&b->phase, PH_STOP);
+        break;
+    default:
+        break;
+    }
+}
+
+/* How long worker w may sleep. */
+static int
+worker_timeout(struct worker *w, uint64_t now)
+{
+    struct bench *b = w->b;
+    uint64_t soon = now + TICK_MS * MS;
+    size_t i;
+
+    if (w->id != 0 || w->phase != PH_RUN || b->cfg->max)
+        return TICK_MS;
+    for (i = 0; i < b->npubs; i++)
+        if (b->pubs[i].next_ns < soon)
+            soon = b->pubs[i].next_ns;
+    if (soon <= now)
+        return 0;
+    return (int)((soon - now + MS - 1) / MS);
+}
+
+/* Act on one readiness event. */
+static void
+dispatch(struct worker *w, struct conn *c, int mask, uint64_t now)
+{
+    int e = 0;
+    socklen_t elen = sizeof(e);
+
+    if (c->state == CS_CLOSED)
+        return;
+    if (c->state == CS_CONNECTING) {
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
+            e = errno;
+        if (e != 0)
+            conn_end(w, c, e);
+        else
+            conn_connected(w, c, now);
+        return;
+    }
+    if (mask & POLLER_IN)
+        on_readable(w, c);
+    if (c->state != CS_CLOSED && (mask & POLLER_OUT) && c->pub != NULL)
+        pub_flush(w, c->pub);
+    if (c->state != CS_CLOSED && (mask & POLLER_HUP) && !(mask & POLLER_IN))
+        conn_end(w, c, ECONNRESET);
+}
+
+/* One event loop, until the phase is STOP. */
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct bench *b = w->b;
+    struct poller_event ev[EVENTS_MAX];
+    uint64_t now;
+    int n, i, ph;
+
+    for (;;) {
+        ph = atomic_load(&b->phase);
+        if (ph != w->phase)
+            worker_enter(w, ph);
+        if (ph == PH_STOP)
+            break;
+        now = clock_ns();
+        if (ph == PH_CONNECT)
+            start_connects(w, now);
+        n = poller_wait(w->p, ev, EVENTS_MAX, worker_timeout(w, now));
+        if (n == -1) {
+            log_warn("poller_wait");
+            break;
+        }
+        now = clock_ns();
+        for (i = 0; i < n; i++)
+            dispatch(w, ev[i].ptr, ev[i].mask, now);
+        if (w->id == 0) {
+            control(w, now);
+            if (w->phase == PH_RUN && atomic_load(&b->phase) == PH_RUN)
+                publish(w);
+        }
+        if (w->got != w->got_told) {
+            atomic_fetch_add(&b->got, w->got - w->got_told);
+            w->got_told = w->got;
+        }
+    }
+    return NULL;
+}
+
+/* Which worker serves subscriber i (publishers' own ones go to 0). */
+static int
+sub_worker(const struct bench *b, long i)
+{
+    if (b->nw == 1 || i < b->cfg->publishers)
+        return 0;
+    return (int)(i % b->nw);
+}
+
+/* Hand every connection to its worker and link publishers to theirs. */
+static void
+assign(struct bench *b)
+{
+    const struct bench_cfg *cfg = b->cfg;
+    long n = cfg->clients, m = cfg->publishers, k = cfg->slow, i;
+    int redis = cfg->proto == PROTO_REDIS, wi;
+    size_t *fill = xcalloc((size_t)b->nw, sizeof(*fill));
+    size_t *nsub = xcalloc((size_t)b->nw, sizeof(*nsub));
+    struct conn *c;
+
+    b->ntotal = (size_t)(n + k + (redis ? m : 0));
+    for (i = 0; i < n; i++) {
+        b->w[sub_worker(b, i)].nconns++;
+        nsub[sub_worker(b, i)]++;
+    }
+    b->w[b->nw - 1].nconns += (size_t)k;
+    if (redis)
+        b->w[0].nconns += (size_t)m;
+    for (wi = 0; wi < b->nw; wi++) {
+        b->w[wi].conns = xcalloc(b->w[wi].nconns ? b->w[wi].nconns : 1,
+                                 sizeof(struct conn));
+        b->w[wi].lastseq = xcalloc(nsub[wi] * (size_t)(m ? m : 1) + 1,
+                                   sizeof(uint64_t));
+        nsub[wi] = 0;
+    }
+    for (i = 0; i < n + k + (redis ? m : 0); i++) {
+        wi = i < n ? sub_worker(b, i) : i < n + k ? b->nw - 1 : 0;
+        c = &b->w[wi].conns[fill[wi]++];
+        c->fd = -1;
+        c->gidx = (uint32_t)i;
+        c->role = i < n ? ROLE_SUB : i < n + k ? ROLE_SLOW : ROLE_PUB;
+        if (c->role == ROLE_SUB)
+            c->last = b->w[wi].lastseq + (nsub[wi]++) * (size_t)(m ? m : 1);
+        if (i < m) {                    /* publisher i's subscriber */
+            c->ack = &b->pubs[i];
+            if (!redis) {
+                c->pub = &b->pubs[i];
+                b->pubs[i].c = c;
+            }
+        } else if (c->role == ROLE_PUB) {
+            c->pub = &b->pubs[i - n - k];
+            b->pubs[i - n - k].c = c;
+        }
+    }
+    free(fill);
+    free(nsub);
+}
+
+/* Build the bench: workers, publishers, buffers. */
+static int
+bench_setup(struct bench *b, const struct bench_cfg *cfg,
+            struct bench_result *r, char err[ERR_LEN])
+{
+    const struct addr *a = &cfg->target;
+    size_t i;
+    int k;
+
+    memset(b, 0, sizeof(*b));
+    b->cfg = cfg;
+    b->r = r;
+    b->nw = cfg->threads < 1 ? 1 : cfg->threads;
+    b->npubs = (size_t)cfg->publishers;
+    b->maxframe = cfg->size + 4096;
+    b->rbufsize = 2 * (b->maxframe + PROTO_CTL_MAX + 64);
+    if (b->rbufsize < READ_MIN)
+        b->rbufsize = READ_MIN;
+    b->framelen = proto_pub_len(cfg->proto, cfg->channel, cfg->size);
+    b->interval_ns = cfg->max || cfg->rate <= 0 ? 1 :
+                     (uint64_t)(1e9 * (double)cfg->publishers / cfg->rate);
+    if (b->interval_ns == 0)
+        b->interval_ns = 1;
+    /* 127.0.0.1 alone has about 28,000 ephemeral ports: spread a crowd
+     * over 127.0.0.2, .3, ... (all of 127/8 is local on Linux). */
+    b->bind_src = a->family == AF_INET &&
+                  (ntohl(a->u.in.sin_addr.s_addr) >> 24) == 127 &&
+                  cfg->clients + cfg->slow + cfg->publishers > PER_SOURCE_IP;
+    b->payload = xmalloc(cfg->size);
+    b->pubs = xcalloc(b->npubs ? b->npubs : 1, sizeof(*b->pubs));
+    for (i = 0; i < b->npubs; i++) {
+        size_t msgs = (size_t)cfg->window > OUTQ_MSGS ?
+                      (size_t)cfg->window : OUTQ_MSGS;
+
+        b->pubs[i].id = (uint32_t)i;
+        b->pubs[i].outcap = msgs * b->framelen;
+        b->pubs[i].out = xmalloc(b->pubs[i].outcap);
+    }
+    b->w = xcalloc((size_t)b->nw, sizeof(*b->w));
+    for (k = 0; k < b->nw; k++) {
+        struct worker *w = &b->w[k];
+
+        w->id = k;
+        w->b = b;
+        w->phase = PH_CONNECT;
+        hist_init(&w->lat);
+        w->rbuf = xmalloc(b->rbufsize);
+        if ((w->p = poller_new((int)(cfg->clients / b->nw + 64), err)) == NULL)
+            return -1;
+    }
+    assign(b);
+    return 0;
+}
+
+static void
+bench_teardown(struct bench *b)
+{
+    size_t i;
+    int k;
+
+    for (k = 0; b->w != NULL && k < b->nw; k++) {
+        struct worker *w = &b->w[k];
+
+        for (i = 0; i < w->nconns; i++) {
+            if (w->conns[i].fd != -1)
+                os_close_reset(w->conns[i].fd);
+            free(w->conns[i].in);
+        }
+        free(w->conns);
+        free(w->lastseq);
+        free(w->rbuf);
+        poller_free(w->p);
+    }
+    free(b->w);
+    for (i = 0; b->pubs != NULL && i < b->npubs; i++)
+        free(b->pubs[i].out);
+    free(b->pubs);
+    free(b->payload);
+}
+
+/* Add up what the workers and publishers counted. */
+static void
+collect(struct bench *b, struct bench_result *r)
+{
+    const struct bench_cfg *cfg = b->cfg;
+    struct os_proc ps;
+    size_t i;
+    int k;
+
+    for (k = 0; k < b->nw; k++) {
+        struct worker *w = &b->w[k];
+
+        r->connected += w->joined_sub;
+        r->slow_joined += w->joined_slow;
+        r->failed += w->failed;
+        r->disconnected += w->disconnected;
+        r->slow_closed += w->slow_closed;
+        r->server_errors += w->errors;
+        r->deliveries += w->got;
+        r->out_of_order += w->ooo;
+        r->foreign += w->foreign;
+        hist_merge(&r->lat, &w->lat);
+    }
+    for (i = 0; i < b->npubs; i++) {
+        r->sent += b->pubs[i].win_sent;
+        r->sent_total += b->pubs[i].sent;
+        r->skipped += b->pubs[i].skipped;
+    }
+    r->expected = expected(b);
+    r->losses = r->expected > r->deliveries ? r->expected - r->deliveries : 0;
+    r->window_s = (double)(atomic_load(&b->t1) - atomic_load(&b->t0)) / 1e9;
+    if (r->window_s < 0)
+        r->window_s = 0;
+    if (cfg->pid > 0 && b->cpu0_taken && b->cpu1.cpu_s > 0) {
+        r->have_server = 1;
+        r->server_cpu_s = b->cpu1.cpu_s - b->cpu0.cpu_s;
+        if (r->deliveries > 0)
+            r->server_ns_per_delivery =
+                r->server_cpu_s * 1e9 / (double)r->deliveries;
+    }
+    if (cfg->pid > 0 && os_proc_read(cfg->pid, &ps) == 0) {
+        r->have_server = 1;
+        r->hwm_kib = ps.hwm_kib;
+    }
+}
+
+int
+bench_run(const struct bench_cfg *cfg, struct bench_result *r,
+          char err[ERR_LEN])
+{
+    struct bench b;
+    struct sigaction sa;
+    struct os_proc ps;
+    int k, started, rc = 0, e = 0;
+
+    stop_requested = 0;
+    memset(r, 0, sizeof(*r));
+    hist_init(&r->lat);
+    if (bench_setup(&b, cfg, r, err) == -1) {
+        bench_teardown(&b);
+        return -1;
+    }
+    os_raise_fd_limit((long)b.ntotal + 64);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (cfg->pid > 0 && os_proc_read(cfg->pid, &ps) == 0)
+        r->rss_base_kib = r->rss_peak_kib = ps.rss_kib;
+    b.start_ns = clock_ns();
+    b.connect_deadline = b.start_ns + (uint64_t)(cfg->connect_s * 1e9);
+    atomic_store(&b.phase, PH_CONNECT);
+    for (started = 1; started < b.nw; started++) {
+        k = pthread_create(&b.w[started].th, NULL, worker_main,
+                           &b.w[started]);
+        if (k != 0) {
+            errf(err, "cannot start a thread: %s", strerror(k));
+            atomic_store(&b.phase, PH_STOP);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0)
+        worker_main(&b.w[0]);
+    for (k = 1; k < started; k++)
+        pthread_join(b.w[k].th, NULL);
+    collect(&b, r);
+    for (k = 0; k < b.nw && e == 0; k++)
+        e = b.w[k].first_errno;
+    if (rc == 0 && r->connected == 0 && cfg->clients > 0) {
+        errf(err, "cannot connect to %s: %s", cfg->target.text,
+             strerror(e ? e : ETIMEDOUT));
+        rc = -1;
+    }
+    bench_teardown(&b);
+    return rc;
+}

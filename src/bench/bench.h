@@ -1,0 +1,85 @@
+/* bench.h -- chatbench's client engine: many subscribers, a few
+ * publishers, one measured window.
+ *
+ * N clients connect (pacing the handshakes so no accept queue overflows)
+ * and subscribe; M of them also publish, at a total target rate or, with
+ * --max, as fast as the server confirms (each publisher keeps at most
+ * `window` messages that its own first subscriber has not yet received).
+ * After the warm-up comes the window [t0, t1): every message stamped in it
+ * must reach every subscriber that had joined before it; each delivery is
+ * timed (receive time minus the send stamp in the payload) into a
+ * histogram and checked for order per publisher.  After t1 the publishers
+ * stop and the engine drains until every expected delivery is in or the
+ * drain time is up; what is still missing then is a loss.
+ *
+ * The engine runs `threads` event loops: loop 0 owns the publishers and
+ * the subscribers that confirm their messages, the others share the rest
+ * of the subscribers.  Nothing it measures crosses threads except a few
+ * counters. */
+#ifndef CHATD_BENCH_BENCH_H
+#define CHATD_BENCH_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bench/hist.h"
+#include "bench/proto.h"
+#include "net/addr.h"
+#include "util/err.h"
+
+struct bench_cfg {
+    struct addr      target;            /* resolved */
+    enum proto_kind  proto;
+    long             clients;           /* subscribers, N >= publishers */
+    long             publishers;        /* M, 0 for an idle run */
+    long             slow;              /* K extra that never read */
+    int              max;               /* as fast as confirmed */
+    double           rate;              /* total msg/s without max */
+    long             window;            /* in flight per publisher (max) */
+    size_t           size;              /* payload bytes */
+    double           warmup_s, duration_s, drain_s, connect_s;
+    int              threads;           /* event loops, >= 1 */
+    pid_t            pid;               /* server to watch, 0: none */
+    const char      *channel;           /* Redis channel, NATS subject */
+    int              verbose;           /* progress lines on stderr */
+};
+
+struct bench_result {
+    long     connected;         /* subscribers that joined */
+    long     slow_joined;       /* slow clients that joined */
+    long     failed;            /* connections that failed or timed out */
+    long     disconnected;      /* subscribers the server closed */
+    long     slow_closed;       /* slow clients the server closed (seen) */
+    long     server_errors;     /* error replies (-ERR) seen */
+    double   connect_s;         /* time to connect and join everyone */
+    double   window_s;          /* t1 - t0 */
+    uint64_t sent;              /* messages stamped inside the window */
+    uint64_t sent_total;        /* all messages sent, warm-up included */
+    uint64_t skipped;           /* rate mode: sends that could not go */
+    uint64_t expected;          /* sent x subscribers */
+    uint64_t deliveries;        /* window messages received */
+    uint64_t losses;            /* expected - deliveries (>= 0) */
+    uint64_t out_of_order;      /* a publisher's seq not above the last */
+    uint64_t foreign;           /* payloads from no publisher of ours */
+    struct hist lat;            /* latency, nanoseconds */
+    /* The server, with cfg.pid: */
+    int      have_server;
+    double   server_cpu_s;      /* utime + stime over the window */
+    double   server_ns_per_delivery;
+    long     rss_base_kib;      /* before the first connect */
+    long     rss_joined_kib;    /* everyone connected, before publishing */
+    long     rss_peak_kib;      /* highest VmRSS sampled during the run */
+    long     rss_end_kib;       /* at the end of the window */
+    long     hwm_kib;           /* VmHWM at the end */
+};
+
+/* Run one benchmark as cfg says, filling *r (which may be uninitialised).
+ * Returns 0 -- whatever the losses -- or -1 with a one-line reason in err
+ * if it could not run at all (nobody could connect, no memory for the
+ * descriptors).  SIGINT or SIGTERM during the run end it early, with the
+ * figures so far. */
+int bench_run(const struct bench_cfg *cfg, struct bench_result *r,
+              char err[ERR_LEN]);
+
+#endif

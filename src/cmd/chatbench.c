@@ -1,0 +1,295 @@
+/* chatbench.c -- the load generator: flags in, bench_run() out, one line
+ * (or one JSON object) of figures on stdout.
+ *
+ * Exit status: 0 when the run happened (losses are figures, not failures),
+ * 1 if it could not run (nobody could connect; the reason on stderr), 2
+ * for a usage error. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include "bench/bench.h"
+#include "bench/proto.h"
+#include "bench/report.h"
+#include "net/addr.h"
+#include "net/sock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+#define CHATBENCH_VERSION   "0.1.0"
+#define CLIENTS_MAX         1000000L
+#define THREADS_MAX         64
+#define LINE_SIZE_MAX       1024        /* chatd cuts longer lines */
+#define SIZE_MAX_BYTES      (1u << 20)
+
+static const char usage_text[] =
+    "usage: chatbench [--clients N] [--publishers M] [--rate R|--max]\n"
+    "                 [--size B] [--duration S] [--warmup S] [--slow K]\n"
+    "                 [--protocol line|redis|nats] [--pid PID] [--json] ADDR\n"
+    "\n"
+    "Open N clients to a chat or pub/sub server, have M of them publish\n"
+    "timestamped messages, and measure what every client receives.\n"
+    "  -c, --clients N       subscribers (default 100)\n"
+    "  -p, --publishers M    how many of them also publish (default 1; 0 for\n"
+    "                        an idle run that only connects)\n"
+    "  -r, --rate R          messages per second, all publishers together\n"
+    "                        (default 1000)\n"
+    "  -m, --max             publish as fast as the server confirms, with at\n"
+    "                        most --window messages in flight per publisher\n"
+    "  -w, --window W        in-flight bound for --max (default 64)\n"
+    "  -s, --size B          payload bytes, 35 or more (default 64)\n"
+    "  -d, --duration S      measured window in seconds (default 5)\n"
+    "      --warmup S        publishing before the window (default 1)\n"
+    "      --drain S         wait for late deliveries after it (default 2)\n"
+    "      --connect-timeout S  give up joining after this (default 60)\n"
+    "  -k, --slow K          K more clients that subscribe and never read\n"
+    "  -P, --protocol NAME   line (chatd, default), redis (pub/sub), nats\n"
+    "      --channel NAME    Redis channel or NATS subject (default chatbench)\n"
+    "      --pid PID         the server's process: report its CPU time per\n"
+    "                        delivery and its memory (Linux /proc)\n"
+    "  -t, --threads T       event loops (default 1)\n"
+    "  -j, --json            one JSON object instead of the human line\n"
+    "  -v, --verbose         progress on stderr\n"
+    "  -h, --help            show this and exit\n"
+    "  -V, --version         show the version and exit\n"
+    "ADDR is PORT, HOST:PORT, [IPV6]:PORT or unix:PATH.\n";
+
+static int
+usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* One line of reason, then the usage, on stderr; returns the exit code. */
+static int
+usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("chatbench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+/* A number of seconds (decimals allowed) in [0, max].  Returns 0 or -1. */
+static int
+parse_seconds(const char *s, double max, double *out)
+{
+    char *end;
+    double v;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || v < 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+enum {
+    OPT_WARMUP = 256, OPT_DRAIN, OPT_CONNECT_TIMEOUT, OPT_CHANNEL, OPT_PID
+};
+
+static const struct option opts[] = {
+    { "clients",         required_argument, NULL, 'c' },
+    { "publishers",      required_argument, NULL, 'p' },
+    { "rate",            required_argument, NULL, 'r' },
+    { "max",             no_argument,       NULL, 'm' },
+    { "window",          required_argument, NULL, 'w' },
+    { "size",            required_argument, NULL, 's' },
+    { "duration",        required_argument, NULL, 'd' },
+    { "warmup",          required_argument, NULL, OPT_WARMUP },
+    { "drain",           required_argument, NULL, OPT_DRAIN },
+    { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    { "slow",            required_argument, NULL, 'k' },
+    { "protocol",        required_argument, NULL, 'P' },
+    { "channel",         required_argument, NULL, OPT_CHANNEL },
+    { "pid",             required_argument, NULL, OPT_PID },
+    { "threads",         required_argument, NULL, 't' },
+    { "json",            no_argument,       NULL, 'j' },
+    { "verbose",         no_argument,       NULL, 'v' },
+    { "help",            no_argument,       NULL, 'h' },
+    { "version",         no_argument,       NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Turn one option into cfg.  Returns -1 if it was fine, or an exit code
+ * (0 after --help or --version, 2 for a usage error). */
+static int
+take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
+            int *json, int *rate_given)
+{
+    long n;
+    int k;
+
+    switch (ch) {
+    case 'c':
+        if (parse_long(arg, 1, CLIENTS_MAX, &n) == -1)
+            return usage_error("bad --clients '%s' (expected 1-%ld)", arg,
+                               CLIENTS_MAX);
+        cfg->clients = n;
+        break;
+    case 'p':
+        if (parse_long(arg, 0, PROTO_PUB_MAX + 1L, &n) == -1)
+            return usage_error("bad --publishers '%s' (expected 0-%ld)", arg,
+                               PROTO_PUB_MAX + 1L);
+        cfg->publishers = n;
+        break;
+    case 'r':
+        if (parse_seconds(arg, 1e9, &cfg->rate) == -1 || cfg->rate <= 0)
+            return usage_error("bad --rate '%s' (messages per second)", arg);
+        *rate_given = 1;
+        break;
+    case 'm':
+        cfg->max = 1;
+        break;
+    case 'w':
+        if (parse_long(arg, 1, 1000000, &n) == -1)
+            return usage_error("bad --window '%s' (expected 1-1000000)", arg);
+        cfg->window = n;
+        break;
+    case 's':
+        if (parse_long(arg, PROTO_PAYLOAD_MIN, SIZE_MAX_BYTES, &n) == -1)
+            return usage_error("bad --size '%s' (expected %d-%u bytes)", arg,
+                               PROTO_PAYLOAD_MIN, SIZE_MAX_BYTES);
+        cfg->size = (size_t)n;
+        break;
+    case 'd':
+        if (parse_seconds(arg, 86400, &cfg->duration_s) == -1)
+            return usage_error("bad --duration '%s' (seconds)", arg);
+        break;
+    case OPT_WARMUP:
+        if (parse_seconds(arg, 86400, &cfg->warmup_s) == -1)
+            return usage_error("bad --warmup '%s' (seconds)", arg);
+        break;
+    case OPT_DRAIN:
+        if (parse_seconds(arg, 86400, &cfg->drain_s) == -1)
+            return usage_error("bad --drain '%s' (seconds)", arg);
+        break;
+    case OPT_CONNECT_TIMEOUT:
+        if (parse_seconds(arg, 86400, &cfg->connect_s) == -1)
+            return usage_error("bad --connect-timeout '%s' (seconds)", arg);
+        break;
+    case 'k':
+        if (parse_long(arg, 0, CLIENTS_MAX, &n) == -1)
+            return usage_error("bad --slow '%s' (expected 0-%ld)", arg,
+                               CLIENTS_MAX);
+        cfg->slow = n;
+        break;
+    case 'P':
+        if ((k = parse_enum(arg, proto_names)) == -1)
+            return usage_error("unknown protocol '%s' (expected line, redis "
+                               "or nats)", arg);
+        cfg->proto = (enum proto_kind)k;
+        break;
+    case OPT_CHANNEL:
+        if (*arg == '\0' || strlen(arg) > 200 || strpbrk(arg, " \t\r\n"))
+            return usage_error("bad --channel '%s'", arg);
+        cfg->channel = arg;
+        break;
+    case OPT_PID:
+        if (parse_long(arg, 1, 1L << 30, &n) == -1)
+            return usage_error("bad --pid '%s'", arg);
+        cfg->pid = (pid_t)n;
+        break;
+    case 't':
+        if (parse_long(arg, 1, THREADS_MAX, &n) == -1)
+            return usage_error("bad --threads '%s' (expected 1-%d)", arg,
+                               THREADS_MAX);
+        cfg->threads = (int)n;
+        break;
+    case 'j':
+        *json = 1;
+        break;
+    case 'v':
+        cfg->verbose = 1;
+        break;
+    case 'h':
+        fputs(usage_text, stdout);
+        return 0;
+    case 'V':
+        puts("chatbench " CHATBENCH_VERSION);
+        return 0;
+    case ':':
+        return usage_error("option '%s' needs a value", opt);
+    default:
+        return usage_error("unknown option '%s'", opt);
+    }
+    return -1;
+}
+
+/* Check the options against each other.  Returns -1 if they agree, or 2
+ * after a usage error. */
+static int
+check_config(const struct bench_cfg *cfg, int rate_given)
+{
+    if (cfg->max && rate_given)
+        return usage_error("give --rate or --max, not both");
+    if (cfg->publishers > cfg->clients)
+        return usage_error("--publishers (%ld) is more than --clients (%ld)",
+                           cfg->publishers, cfg->clients);
+    if (cfg->proto == PROTO_LINE && cfg->size > LINE_SIZE_MAX)
+        return usage_error("--size %zu: a line server cuts payloads over "
+                           "%d bytes", cfg->size, LINE_SIZE_MAX);
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct bench_result res;     /* 60 KiB of histogram */
+    struct bench_cfg cfg;
+    char err[ERR_LEN], opt[64];
+    int ch, json = 0, rate_given = 0, rc;
+
+    log_set_program("chatbench");
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.proto = PROTO_LINE;
+    cfg.clients = 100;
+    cfg.publishers = 1;
+    cfg.rate = 1000;
+    cfg.window = 64;
+    cfg.size = 64;
+    cfg.duration_s = 5;
+    cfg.warmup_s = 1;
+    cfg.drain_s = 2;
+    cfg.connect_s = 60;
+    cfg.threads = 1;
+    cfg.channel = "chatbench";
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":c:p:r:mw:s:d:k:P:t:jvhV", opts,
+                             NULL)) != -1) {
+        if (strncmp(argv[optind - 1], "--", 2) == 0)
+            snprintf(opt, sizeof(opt), "%s", argv[optind - 1]);
+        else
+            snprintf(opt, sizeof(opt), "-%c", optopt ? optopt : ch);
+        rc = take_option(ch, optarg, opt, &cfg, &json, &rate_given);
+        if (rc != -1)
+            return rc;
+    }
+    if (optind == argc)
+        return usage_error("no address to connect to");
+    if (optind + 1 < argc)
+        return usage_error("give one address");
+    if ((rc = check_config(&cfg, rate_given)) != -1)
+        return rc;
+    if (addr_get(argv[optind], ADDR_CONNECT, &cfg.target, err) == -1)
+        return usage_error("%s", err);
+    sock_ignore_sigpipe();
+    if (bench_run(&cfg, &res, err) == -1) {
+        log_warnx("%s", err);
+        return 1;
+    }
+    if (json)
+        report_json(stdout, &cfg, &res);
+    else
+        report_human(stdout, &cfg, &res);
+    return 0;
+}
