@@ -29,7 +29,7 @@
 
 #define PENDING_MAX     200         /* handshakes in flight per worker:
                                      * under Redis's default backlog (511) */
-#define PER_SOURCE_IP   20000       /* clients per 127.0.0.x source */
+#define PER_SOURCE_IP   1000        /* clients per 127.0.0.x source */
 #define READ_MIN        (256 * 1024)
 #define READ_ROUNDS     4           /* reads per readiness, if they fill */
 #define EVENTS_MAX      512
@@ -91,6 +91,7 @@ struct worker {
     uint64_t       t0, t1;      /* its copy of the window */
     uint64_t       sweep_ns;
     uint64_t       got, got_told, ooo, foreign;
+    uint64_t       seen, seen_told;     /* all deliveries, warm-up too */
     long           joined_sub, joined_slow, failed, disconnected;
     long           slow_closed, errors;
     int            first_errno;
@@ -115,8 +116,10 @@ struct bench {
     _Atomic long     settled;   /* joined + failed, all workers */
     _Atomic long     subs;      /* subscribers joined, all workers */
     _Atomic uint64_t got;       /* window deliveries told so far */
+    _Atomic uint64_t seen;      /* all deliveries told so far: progress */
     /* Worker 0's bookkeeping: */
     uint64_t         start_ns, connect_deadline, drain_deadline;
+    uint64_t         drain_got, drain_idle_ns;  /* progress while draining */
     uint64_t         rss_next_ns;
     int              cpu0_taken;
     struct os_proc   cpu0, cpu1;
@@ -323,6 +326,7 @@ deliver(struct worker *w, struct conn *c, const char *data, size_t len,
         w->foreign++;
         return;
     }
+    w->seen++;
     if (c->ack != NULL && c->ack->id == pub && c->ack->inflight > 0)
         c->ack->inflight--;
     if (seq <= c->last[pub])
@@ -619,6 +623,7 @@ control(struct worker *w, uint64_t now)
     struct bench *b = w->b;
     const struct bench_cfg *cfg = b->cfg;
     int ph = atomic_load(&b->phase);
+    uint64_t got;
 
     if (stop_requested && ph != PH_STOP) {
         if (ph == PH_CONNECT)
@@ -645,13 +650,22 @@ control(struct worker *w, uint64_t now)
         if (now >= w->t1) {
             if (cfg->pid > 0 && os_proc_read(cfg->pid, &b->cpu1) == 0)
                 b->r->rss_end_kib = b->cpu1.rss_kib;
-            b->drain_deadline = now + (uint64_t)(cfg->drain_s * 1e9);
+            /* Drain while deliveries keep coming, within a hard cap. */
+            b->drain_deadline = now + (uint64_t)((cfg->drain_s * 10 + 5) * 1e9);
+            b->drain_got = atomic_load(&b->seen);
+            b->drain_idle_ns = now + (uint64_t)(cfg->drain_s * 1e9);
             atomic_store(&b->phase, PH_DRAIN);
         }
         break;
     case PH_DRAIN:
         sample_rss(b, now);
-        if (atomic_load(&b->got) >= expected(b) || now >= b->drain_deadline)
+        got = atomic_load(&b->seen);
+        if (got != b->drain_got) {
+            b->drain_got = got;
+            b->drain_idle_ns = now + (uint64_t)(cfg->drain_s * 1e9);
+        }
+        if (atomic_load(&b->got) >= expected(b) || now >= b->drain_idle_ns ||
+            now >= b->drain_deadline)
             atomic_store(&b->phase, PH_STOP);
         break;
     default:
@@ -735,9 +749,11 @@ worker_main(void *arg)
             if (w->phase == PH_RUN && atomic_load(&b->phase) == PH_RUN)
                 publish(w);
         }
-        if (w->got != w->got_told) {
+        if (w->seen != w->seen_told) {
             atomic_fetch_add(&b->got, w->got - w->got_told);
+            atomic_fetch_add(&b->seen, w->seen - w->seen_told);
             w->got_told = w->got;
+            w->seen_told = w->seen;
         }
     }
     return NULL;
@@ -824,8 +840,10 @@ bench_setup(struct bench *b, const struct bench_cfg *cfg,
                      (uint64_t)(1e9 * (double)cfg->publishers / cfg->rate);
     if (b->interval_ns == 0)
         b->interval_ns = 1;
-    /* 127.0.0.1 alone has about 28,000 ephemeral ports: spread a crowd
-     * over 127.0.0.2, .3, ... (all of 127/8 is local on Linux). */
+    /* 127.0.0.1 alone has about 28,000 ephemeral ports, and the kernel's
+     * search for a free one slows down as they fill (quadratic connect
+     * time): spread a crowd over 127.0.0.2, .3, ... (all of 127/8 is
+     * local on Linux), a thousand clients each. */
     b->bind_src = a->family == AF_INET &&
                   (ntohl(a->u.in.sin_addr.s_addr) >> 24) == 127 &&
                   cfg->clients + cfg->slow + cfg->publishers > PER_SOURCE_IP;

@@ -9,8 +9,9 @@
  * must reach every subscriber that had joined before it; each delivery is
  * timed (receive time minus the send stamp in the payload) into a
  * histogram and checked for order per publisher.  After t1 the publishers
- * stop and the engine drains until every expected delivery is in or the
- * drain time is up; what is still missing then is a loss.
+ * stop and the engine drains until every expected delivery is in, or no
+ * delivery has come for drain_s (at most 10 x drain_s + 5 s in all);
+ * what is still missing then is a loss.
  *
  * The engine runs `threads` event loops: loop 0 owns the publishers and
  * the subscribers that confirm their messages, the others share the rest
@@ -38,7 +39,9 @@ struct bench_cfg {
     double           rate;              /* total msg/s without max */
     long             window;            /* in flight per publisher (max) */
     size_t           size;              /* payload bytes */
-    double           warmup_s, duration_s, drain_s, connect_s;
+    double           warmup_s, duration_s, connect_s;
+    double           drain_s;           /* give up after this long without
+                                         * a new delivery */
     int              threads;           /* event loops, >= 1 */
     pid_t            pid;               /* server to watch, 0: none */
     const char      *channel;           /* Redis channel, NATS subject */

@@ -1,0 +1,326 @@
+#!/bin/sh
+# bench/run.sh -- `make bench`: chatbench against chatd (epoll and poll),
+# Redis pub/sub and NATS, side by side, on loopback; writes
+# bench/RESULTS.md and bench/chart.svg.
+#
+# Every run gets a fresh server (no state, no memory from the last run).
+# The scenarios are interleaved -- each round runs every scenario against
+# every server, in an order that rotates -- so a slow minute on this shared
+# machine hurts every server alike; the report takes medians over rounds.
+#
+#   BENCH_QUICK=1   one round, short windows, no poll backend: about a minute
+#   BENCH_ROUNDS=N  rounds (default 3; 1 when quick)
+#   BENCH_THREADS=T chatbench event loops (default 1)
+#   B=DIR           build directory (default build)
+#
+# Needs: build/chatbench (and build/chatd), python3; installs redis-server,
+# nats-server and gnuplot from Debian when it may (root with apt-get), and
+# benches only what it has otherwise.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=${B:-build}
+case $B in /*) ;; *) B=$ROOT/$B ;; esac
+QUICK=${BENCH_QUICK:-0}
+THREADS=${BENCH_THREADS:-1}
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+OUT=$B/bench
+RAW=$OUT/results.jsonl
+LOGS=$OUT/logs
+BENCH=$B/chatbench
+QUEUE_LIMIT=1M
+
+if [ "$QUICK" = 1 ]; then
+    ROUNDS=${BENCH_ROUNDS:-1}
+    WARM=0.3 DUR=1 DRAIN=0.5 SWEEP_DUR=1
+else
+    ROUNDS=${BENCH_ROUNDS:-3}
+    WARM=0.5 DUR=2.5 DRAIN=1 SWEEP_DUR=2
+fi
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+# --- what we need ----------------------------------------------------------
+
+need_pkgs=""
+command -v redis-server >/dev/null 2>&1 || need_pkgs="$need_pkgs redis-server"
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] ||
+    need_pkgs="$need_pkgs nats-server"
+command -v gnuplot >/dev/null 2>&1 || need_pkgs="$need_pkgs gnuplot-nox"
+if [ -n "$need_pkgs" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null 2>&1 || true
+        have=""
+        for p in $need_pkgs; do
+            # Only what the archive has (nats-server is in Debian 12 on).
+            if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+                have="$have $p"
+            else
+                say "$p is not in this system's Debian archive: skipped"
+            fi
+        done
+        if [ -n "$have" ]; then
+            say "installing:$have"
+            apt-get install -y -qq $have >/dev/null 2>&1 ||
+                say "apt-get install$have failed; benching what is here"
+        fi
+    else
+        say "missing:$need_pkgs (not root, or no apt-get): benching what is here"
+    fi
+fi
+NATS=$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)
+[ -x "$NATS" ] || NATS=""
+REDIS=$(command -v redis-server 2>/dev/null || true)
+
+if [ ! -x "$BENCH" ]; then
+    say "no $BENCH: run make first"
+    exit 1
+fi
+
+# Redis and NATS stay running as services after a Debian install; ours
+# are separate processes on their own ports, so those do not matter, but
+# they would cost CPU: stop them if the package started them.
+if command -v service >/dev/null 2>&1; then
+    service redis-server stop >/dev/null 2>&1 || true
+    service nats-server stop >/dev/null 2>&1 || true
+fi
+
+# Descriptors: as many as the hard limit allows, for the servers and us.
+ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
+FDS=$(ulimit -n)
+case $FDS in unlimited) FDS=1048576 ;; esac
+if [ "$FDS" -ge 50300 ]; then
+    NMAX=50000
+else
+    NMAX=$(( (FDS - 300) / 1000 * 1000 ))
+    say "the descriptor limit is $FDS (hard, and it cannot be raised here):" \
+        "the idle and largest runs use $NMAX clients instead of 50000"
+fi
+
+SERVERS=""
+[ -x "$B/chatd" ] && SERVERS="chatd"
+[ -x "$B/chatd" ] && [ "$QUICK" != 1 ] && SERVERS="$SERVERS chatd-poll"
+[ -n "$REDIS" ] && SERVERS="$SERVERS redis"
+[ -n "$NATS" ] && SERVERS="$SERVERS nats"
+if [ -z "$SERVERS" ]; then
+    say "nothing to bench: no build/chatd, redis-server or nats-server"
+    exit 1
+fi
+
+mkdir -p "$OUT" "$LOGS"
+: > "$RAW"
+
+# --- servers -----------------------------------------------------------------
+
+free_port() {
+    $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+proto_of() {
+    case $1 in redis) echo redis ;; nats) echo nats ;; *) echo line ;; esac
+}
+
+# start_server NAME: sets SPID and SADDR, or returns 1.
+start_server() {
+    name=$1
+    log=$LOGS/$name.log
+    SPID="" SADDR=""
+    case $name in
+    chatd|chatd-poll)
+        backend=epoll
+        [ "$name" = chatd-poll ] && backend=poll
+        "$B/chatd" --listen 127.0.0.1:0 --backend $backend --log quiet \
+            --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
+        SPID=$!
+        i=0
+        while [ $i -lt 50 ]; do
+            SADDR=$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$log" | head -n 1)
+            [ -n "$SADDR" ] && break
+            sleep 0.1
+            i=$((i + 1))
+        done
+        ;;
+    redis)
+        port=$(free_port)
+        "$REDIS" --port "$port" --bind 127.0.0.1 --protected-mode no --save '' --appendonly no \
+            --maxclients 100000 --daemonize no --logfile "$log" \
+            </dev/null >/dev/null 2>&1 &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
+    nats)
+        port=$(free_port)
+        "$NATS" -a 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
+    esac
+    [ -n "$SADDR" ] || { say "$name did not start (see $log)"; stop_server; return 1; }
+    # Ready when a client can join (for Redis: subscribe; NATS: PONG).
+    i=0
+    while [ $i -lt 50 ]; do
+        if "$BENCH" -P "$(proto_of "$name")" -c 1 -p 0 -d 0 --warmup 0 \
+               --drain 0 --connect-timeout 0.3 "$SADDR" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    say "$name does not answer on $SADDR (see $log)"
+    stop_server
+    return 1
+}
+
+stop_server() {
+    [ -n "$SPID" ] || return 0
+    kill -TERM "$SPID" 2>/dev/null
+    i=0
+    while kill -0 "$SPID" 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill -KILL "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
+    SPID=""
+}
+trap 'stop_server; exit 130' INT TERM
+
+# --- scenarios -----------------------------------------------------------------
+
+# The chatbench flags of each scenario (the address and --pid are added).
+scenario_args() {
+    case $1 in
+    a)   echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    b)   echo "--clients 1000 --publishers 1 --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    c10) echo "--clients 10000 --publishers 1 --rate 10 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    c100) echo "--clients 10000 --publishers 1 --rate 100 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    d)   echo "--clients 100 --publishers 10 --max --size 64 --slow 5 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    e)   echo "--clients $NMAX --publishers 0 --warmup 0 --duration 0.5 --drain 0" ;;
+    sweep-*)
+         n=${1#sweep-}
+         echo "--clients $n --publishers 1 --max --size 64 --warmup $WARM --duration $SWEEP_DUR --drain $DRAIN" ;;
+    esac
+}
+
+# run_one SCENARIO SERVER ROUND: one fresh server, one chatbench, one line
+# of JSON into $RAW.
+run_one() {
+    sc=$1 name=$2 round=$3
+    start_server "$name" || {
+        printf '{"scenario":"%s","server":"%s","round":%s,"error":"server did not start"}\n' \
+            "$sc" "$name" "$round" >> "$RAW"
+        return 0
+    }
+    args=$(scenario_args "$sc")
+    # shellcheck disable=SC2086
+    res=$(timeout 120 "$BENCH" -P "$(proto_of "$name")" $args \
+          --threads "$THREADS" --pid "$SPID" --json "$SADDR" 2>>"$LOGS/chatbench.err")
+    rc=$?
+    stop_server
+    if [ $rc -ne 0 ] || [ -z "$res" ]; then
+        say "$sc on $name: chatbench failed ($rc; see $LOGS/chatbench.err)"
+        printf '{"scenario":"%s","server":"%s","round":%s,"error":"chatbench exit %s"}\n' \
+            "$sc" "$name" "$round" "$rc" >> "$RAW"
+        return 0
+    fi
+    printf '{"scenario":"%s","server":"%s","round":%s,"result":%s}\n' \
+        "$sc" "$name" "$round" "$res" >> "$RAW"
+    printf '  %-9s %-10s %s\n' "$sc" "$name" "$(echo "$res" | $PY -c '
+import json, sys
+r = json.load(sys.stdin)
+l = r["latency_us"]
+s = r.get("server", {})
+print("%d/%d clients  %.0f deliveries/s  p99 %.2f ms  losses %d  %s ns/delivery  %s B/client" % (
+    r["connected"], r["clients"], r["deliveries_per_s"], l["p99"] / 1000, r["losses"],
+    "%.0f" % s["cpu_ns_per_delivery"] if s.get("cpu_ns_per_delivery") else "-",
+    "%.0f" % s["rss_per_client_b"] if s.get("rss_per_client_b") else "-"))')" >&2
+}
+
+# Rotate the server list by $1 places, so no server always goes first.
+rotated() {
+    k=$1
+    set -- $SERVERS
+    n=$#
+    k=$((k % n))
+    i=0
+    while [ $i -lt $k ]; do
+        first=$1
+        shift
+        set -- "$@" "$first"
+        i=$((i + 1))
+    done
+    echo "$@"
+}
+
+# Background load before we start: a busy machine makes every figure low.
+busy_before=$($PY - <<'EOF'
+import time
+def snap():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), v[3] + v[4]
+t0, i0 = snap(); time.sleep(1); t1, i1 = snap()
+print("%.0f" % (100.0 * (1 - (i1 - i0) / max(1, t1 - t0))))
+EOF
+)
+say "servers: $SERVERS; rounds: $ROUNDS; background CPU: $busy_before %"
+[ "$busy_before" -gt 15 ] 2>/dev/null &&
+    say "warning: the machine is already $busy_before % busy; figures will be low"
+
+START=$(date +%s)
+SCENARIOS="a b c10 c100 d e"
+if [ "$QUICK" = 1 ]; then
+    SWEEP="10 1000 $NMAX"
+else
+    SWEEP="10 100 1000 10000 $NMAX"
+fi
+
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    say "round $round of $ROUNDS"
+    k=0
+    for sc in $SCENARIOS; do
+        for s in $(rotated $((round + k))); do
+            run_one "$sc" "$s" "$round"
+        done
+        k=$((k + 1))
+    done
+    round=$((round + 1))
+done
+say "sweep (chart): 1 publisher at full speed, clients: $SWEEP"
+for n in $SWEEP; do
+    for s in $(rotated "$n"); do
+        run_one "sweep-$n" "$s" 1
+    done
+done
+END=$(date +%s)
+
+# --- report ----------------------------------------------------------------
+
+{
+    echo "start=$START"
+    echo "end=$END"
+    echo "quick=$QUICK"
+    echo "rounds=$ROUNDS"
+    echo "threads=$THREADS"
+    echo "fd_limit=$FDS"
+    echo "nmax=$NMAX"
+    echo "busy_before=$busy_before"
+    echo "queue_limit=$QUEUE_LIMIT"
+    echo "servers=$SERVERS"
+    for sc in $SCENARIOS sweep-N; do
+        echo "args_$sc=$(scenario_args "$sc")"
+    done
+    echo "chatd_version=$("$B/chatd" --version 2>/dev/null | head -n 1)"
+    echo "redis_version=$([ -n "$REDIS" ] && "$REDIS" --version | head -n 1)"
+    echo "nats_version=$([ -n "$NATS" ] && "$NATS" --version 2>&1 | head -n 1)"
+    echo "chatbench_version=$("$BENCH" --version)"
+    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+} > "$OUT/meta.txt"
+
+$PY "$ROOT/bench/report.py" --raw "$RAW" --meta "$OUT/meta.txt" \
+    --out "$ROOT/bench/RESULTS.md" --chart "$ROOT/bench/chart.svg" \
+    --work "$OUT" || exit 1
+say "wrote bench/RESULTS.md and bench/chart.svg in $((END - START)) s"
