@@ -18,8 +18,8 @@
 
 #include "util/err.h"
 
-#define ADDR_TEXT_LEN 128       /* "unix:" + sun_path, or "[v6]:port" */
 #define ADDR_HOST_LEN 256
+#define ADDR_TEXT_LEN (ADDR_HOST_LEN + 8)  /* "host:65535", "unix:" + path */
 
 enum addr_use { ADDR_LISTEN, ADDR_CONNECT };
 

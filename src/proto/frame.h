@@ -29,15 +29,16 @@ enum frame_status line_next(const char *buf, size_t len, size_t max,
                             struct frame *out, size_t *used);
 
 /* As line_next(), but a CR just before the LF is not part of the payload
- * (CRLF framing; a bare LF also ends a line). */
+ * (CRLF framing; a bare LF also ends a line).  A pending partial line may
+ * reach max + 2 bytes here (max, then CR, then the LF still to come). */
 enum frame_status crlf_next(const char *buf, size_t len, size_t max,
                             struct frame *out, size_t *used);
 
-/* What is left at end of input (a partial line, len <= max) as a last
- * frame: FRAME_OK with the whole of buf as payload, or FRAME_NEED_MORE if
- * len is 0. */
-enum frame_status line_last(const char *buf, size_t len, struct frame *out,
-                            size_t *used);
+/* What is left at end of input (a partial line) as a last frame: FRAME_OK
+ * with up to max bytes of buf as payload (call again for the rest: in CRLF
+ * framing max + 1 bytes may be left), or FRAME_NEED_MORE if len is 0. */
+enum frame_status line_last(const char *buf, size_t len, size_t max,
+                            struct frame *out, size_t *used);
 
 /* Packet framing (the `packet` profile): a 12-byte header -- a 4-byte int
  * type, then an 8-byte length, native byte order, no padding -- then the

@@ -20,6 +20,7 @@ static uint64_t nlines;
 /* Buffered mode: stdout lines collect here until log_flush(), so a loop pass
  * that logs a hundred messages makes one write(2), not a hundred. */
 static int buffered;
+static int data_mid_line;       /* log_data() left stdout mid-line */
 static char outbuf[64 * 1024];
 static size_t outlen;
 
@@ -68,6 +69,9 @@ write_all(int fd, const char *buf, size_t len)
 }
 
 /* Format prefix + fmt + suffix into one line and write it to fd. */
+static void emit(int fd, const char *prefix, const char *suffix,
+                 const char *fmt, va_list ap) PRINTF_LIKE(4, 0);
+
 static void
 emit(int fd, const char *prefix, const char *suffix, const char *fmt,
      va_list ap)
@@ -95,6 +99,13 @@ emit(int fd, const char *prefix, const char *suffix, const char *fmt,
         len = sizeof(buf) - 2;          /* room for the newline */
     buf[len++] = '\n';
     nlines++;
+    if (fd == STDOUT_FILENO && data_mid_line) {
+        data_mid_line = 0;      /* a console line starts on its own line */
+        if (buffered && outlen < sizeof(outbuf))
+            outbuf[outlen++] = '\n';
+        else
+            write_all(STDOUT_FILENO, "\n", 1);
+    }
     if (fd == STDOUT_FILENO && buffered) {
         if (outlen + len > sizeof(outbuf))
             log_flush();
@@ -184,8 +195,18 @@ log_warnx(const char *fmt, ...)
 void
 log_data(const void *buf, size_t len)
 {
+    if (len == 0)
+        return;
     log_flush();
     write_all(STDOUT_FILENO, buf, len);
+    data_mid_line = ((const char *)buf)[len - 1] != '\n';
+}
+
+void
+log_data_fresh_line(void)
+{
+    if (data_mid_line)
+        log_data("\n", 1);
 }
 
 size_t

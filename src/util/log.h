@@ -35,6 +35,8 @@ void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Raw bytes to stdout, unchanged (sink and echo profiles). */
 void log_data(const void *buf, size_t len);
+/* End the data line log_data() left open, if any. */
+void log_data_fresh_line(void);
 
 /* Buffered mode (servers): stdout lines are kept whole in a buffer until
  * log_flush(), which the event loop calls once per pass, before it sleeps.

@@ -12,7 +12,8 @@ parse_long(const char *s, long min, long max, long *out)
     char *end;
     long v;
 
-    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+    /* Digits only, with a minus sign where negatives are allowed. */
+    if (s == NULL || !(isdigit((unsigned char)*s) || (*s == '-' && min < 0)))
         return -1;
     errno = 0;
     v = strtol(s, &end, 10);

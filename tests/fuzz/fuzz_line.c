@@ -130,15 +130,15 @@ parse_whole(int crlf, const char *in, size_t n, size_t max, struct msgs *m)
         off += used;
     }
     CHECK(st == FRAME_NEED_MORE && used == 0);
-    CHECK(n - off <= max && memchr(in + off, '\n', n - off) == NULL);
-    st = line_last(in + off, n - off, &f, &used);
-    if (off == n) {
-        CHECK(st == FRAME_NEED_MORE);
-    } else {
-        CHECK(st == FRAME_OK && used == n - off && f.len == n - off);
+    CHECK(n - off <= max + (size_t)crlf);
+    CHECK(memchr(in + off, '\n', n - off) == NULL);
+    while ((st = line_last(in + off, n - off, max, &f, &used)) == FRAME_OK) {
+        CHECK(used >= 1 && used <= n - off && f.len == used && f.len <= max);
         CHECK(f.data == in + off);
         add(m, &f, n);
+        off += used;
     }
+    CHECK(off == n);
 }
 
 /* Feed in[0..n) as the server does.  The peer sends `split` bytes, then
@@ -149,37 +149,41 @@ parse_fed(int crlf, const char *in, size_t n, size_t max, size_t split,
           size_t chunk, char *pend, struct msgs *m)
 {
     next_fn *next = crlf ? crlf_next : line_next;
+    size_t cap = max + 1 + (size_t)crlf;    /* frame.h: CRLF holds max + 2 */
     size_t plen = 0, off = 0, used, k;
     enum frame_status st;
     struct frame f;
 
     m->count = m->total = 0;
     while (off < n) {
-        k = max + 1 - plen;
+        k = cap - plen;
         if (k > chunk)
             k = chunk;
         if (k > (off < split ? split : n) - off)
             k = (off < split ? split : n) - off;
         CHECK(k > 0);
-        ASAN_UNPOISON_MEMORY_REGION(pend, max + 1);
+        ASAN_UNPOISON_MEMORY_REGION(pend, cap);
         memcpy(pend + plen, in + off, k);
         plen += k;
         off += k;
-        ASAN_POISON_MEMORY_REGION(pend + plen, max + 1 - plen);
+        ASAN_POISON_MEMORY_REGION(pend + plen, cap - plen);
         while ((st = call(next, pend, plen, max, &f, &used)) == FRAME_OK) {
             CHECK(used >= 1 && used <= plen && f.len <= max);
             add(m, &f, n);
-            ASAN_UNPOISON_MEMORY_REGION(pend, max + 1);
+            ASAN_UNPOISON_MEMORY_REGION(pend, cap);
             memmove(pend, pend + used, plen - used);
             plen -= used;
-            ASAN_POISON_MEMORY_REGION(pend + plen, max + 1 - plen);
+            ASAN_POISON_MEMORY_REGION(pend + plen, cap - plen);
         }
         CHECK(st == FRAME_NEED_MORE && used == 0);
-        CHECK(plen <= max);     /* so the next read has room */
+        CHECK(plen < cap);      /* so the next read has room */
     }
-    if (line_last(pend, plen, &f, &used) == FRAME_OK)
+    off = 0;
+    while (line_last(pend + off, plen - off, max, &f, &used) == FRAME_OK) {
         add(m, &f, n);
-    ASAN_UNPOISON_MEMORY_REGION(pend, max + 1);
+        off += used;
+    }
+    ASAN_UNPOISON_MEMORY_REGION(pend, cap);
 }
 
 int
@@ -205,7 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fed.len = malloc((n + 1) * sizeof(size_t));
     whole.bytes = malloc(n + 1);
     fed.bytes = malloc(n + 1);
-    pend = malloc(max + 1);
+    pend = malloc(max + 2);
     CHECK(whole.len && fed.len && whole.bytes && fed.bytes && pend);
 
     parse_whole(crlf, in, n, max, &whole);

@@ -1,0 +1,68 @@
+/* config.h -- what a chatd server does, as plain data.
+ *
+ * A profile is a named set of defaults for these fields; command-line flags
+ * override them.  main() turns argv into a config (config_from_args) and
+ * hands it to server_run(). */
+#ifndef CHATD_CONFIG_H
+#define CHATD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define CONFIG_MAX_LISTEN 16
+#define CHATD_VERSION "0.1.0"
+
+enum framing  { FRAMING_RAW, FRAMING_LINE, FRAMING_CRLF, FRAMING_PACKET };
+enum route    { ROUTE_NONE, ROUTE_SELF, ROUTE_OTHERS, ROUTE_ALL };
+enum prefix   { PREFIX_NONE, PREFIX_ADDR, PREFIX_NICK };
+enum overflow { OVERFLOW_DROP, OVERFLOW_DISCONNECT };
+enum logfmt   { LOGFMT_EVENTS, LOGFMT_SINK, LOGFMT_TRACE, LOGFMT_QUIET };
+
+struct config {
+    const char   *profile;              /* borrowed: argv or a literal */
+    const char   *listen[CONFIG_MAX_LISTEN];
+    size_t        nlisten;
+    const char   *backend;              /* NULL: the best the OS has */
+    enum framing  framing;
+    enum route    route;
+    enum prefix   prefix;
+    const char   *greeting;             /* NULL or "": none */
+    size_t        max_message;
+    uint64_t      queue_limit;
+    enum overflow on_overflow;
+    unsigned      idle_timeout;         /* seconds, 0 = never */
+    unsigned      max_clients;          /* 0 = as many as descriptors allow */
+    enum logfmt   log;
+    /* Set by profiles only. */
+    int           serial;               /* one connection at a time */
+    int           lab_console;          /* "New connection from ..." wording */
+    int           select_trace;         /* the select-chat stdout trace */
+    int           backend_fixed;        /* the profile allows no --backend */
+};
+
+/* Names, in enum order, NULL-terminated (for parse_enum and --help). */
+extern const char *const config_framing_names[];
+extern const char *const config_route_names[];
+extern const char *const config_prefix_names[];
+extern const char *const config_overflow_names[];
+extern const char *const config_log_names[];
+extern const char *const config_profile_names[];
+
+/* Fill cfg with the defaults of the named profile.  Returns 0, or -1 if
+ * there is no such profile. */
+int config_profile(struct config *cfg, const char *name);
+
+enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_USAGE };
+
+/* Parse chatd's command line into cfg.  argv[0] named "chatsrv" means the
+ * line profile.  Returns CONFIG_RUN; CONFIG_EXIT_OK after --help or
+ * --version (printed); CONFIG_USAGE with a one-line reason in err. */
+enum config_result config_from_args(struct config *cfg, int argc,
+                                    char **argv, char err[ERR_LEN]);
+
+/* Print the usage text to stream (a FILE *). */
+void config_usage(void *stream);
+
+#endif
