@@ -64,6 +64,24 @@ report_human(FILE *out, const struct bench_cfg *cfg,
     fflush(out);
 }
 
+/* Write s as a JSON string, quotes included. */
+static void
+json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
 void
 report_json(FILE *out, const struct bench_cfg *cfg,
             const struct bench_result *r)
@@ -71,11 +89,13 @@ report_json(FILE *out, const struct bench_cfg *cfg,
     double w = r->window_s;
     long joined = r->connected + r->slow_joined;
 
-    fprintf(out, "{\"protocol\":\"%s\",\"addr\":\"%s\",\"clients\":%ld,"
+    fprintf(out, "{\"protocol\":\"%s\",\"addr\":", proto_names[cfg->proto]);
+    json_string(out, cfg->target.text);
+    fprintf(out, ",\"clients\":%ld,"
             "\"connected\":%ld,\"publishers\":%ld,\"slow\":%ld,"
             "\"slow_joined\":%ld,\"slow_closed\":%ld,\"failed\":%ld,"
             "\"disconnected\":%ld,\"server_errors\":%ld,",
-            proto_names[cfg->proto], cfg->target.text, cfg->clients,
+            cfg->clients,
             r->connected, cfg->publishers, cfg->slow, r->slow_joined,
             r->slow_closed, r->failed, r->disconnected, r->server_errors);
     fprintf(out, "\"mode\":\"%s\",\"rate\":%.1f,\"window\":%ld,\"size\":%zu,"
