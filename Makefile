@@ -162,3 +162,6 @@ clean:
 
 # Fuzzing (libFuzzer, clang): `make fuzz`, `make fuzz-replay`.
 -include tests/fuzz/fuzz.mk
+
+# Torture suite, fault-injection shim and soak: `make torture`, `make soak`.
+-include tests/torture/torture.mk
