@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "loop/loop.h"
+#include "net/addr.h"
 #include "util/parse.h"
 
 const char *const config_framing_names[] = {"raw", "line", "crlf", "packet",
@@ -341,6 +342,12 @@ config_from_args(struct config *cfg, int argc, char **argv, char err[ERR_LEN])
         errf(err, "the %s profile needs a port: chatd --profile %s PORT",
              cfg->profile, cfg->profile);
         return CONFIG_USAGE;
+    }
+    for (opt = 0; opt < (int)cfg->nlisten; opt++) {
+        struct addr a;
+
+        if (addr_parse(cfg->listen[opt], ADDR_LISTEN, &a, err) == -1)
+            return CONFIG_USAGE;
     }
     return CONFIG_RUN;
 }

@@ -21,8 +21,10 @@ conn_send(struct conn *c, struct msg *m)
         return;
     if (c->outq.bytes + m->len > srv->cfg->queue_limit) {
         if (srv->cfg->on_overflow == OVERFLOW_DISCONNECT) {
-            conn_close(c, "output queue over its limit (a client that does "
-                       "not read)");
+            log_warnx("%s: output queue over its limit (%llu bytes): "
+                      "disconnecting a client that does not read", c->peer,
+                      (unsigned long long)srv->cfg->queue_limit);
+            conn_close(c, "output queue over its limit");
             return;
         }
         c->dropped += m->len;
