@@ -169,6 +169,10 @@ read_some(struct evconn *c)
     size_t room = EV_LIMIT - c->len;
     ssize_t n, w = 0;
 
+    if (room == 0) {            /* not watched when full; be sure */
+        loop_del(&s->loop, c->fd, LOOP_READ);
+        return;
+    }
     n = read(c->fd, s->scratch, room < EV_CHUNK ? room : EV_CHUNK);
     if (n == 0) {
         c->eof = 1;
