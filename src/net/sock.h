@@ -33,6 +33,9 @@ int sock_connect(const struct addr *a, char err[ERR_LEN]);
 
 /* Make fd non-blocking (on != 0) or blocking.  Returns 0 or -1 (errno). */
 int sock_set_nonblock(int fd, int on);
+/* Disable Nagle's algorithm on a TCP socket, so a small message is sent at
+ * once; harmless (and ignored) on a Unix socket. */
+void sock_set_nodelay(int fd);
 /* Set close-on-exec on fd.  Returns 0 or -1 (errno). */
 int sock_set_cloexec(int fd);
 
