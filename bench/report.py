@@ -74,16 +74,19 @@ def figures(results):
         return out
 
     srv = lambda r: r["server"]
+    # No delivery, no latency (not a latency of 0).
+    lat = lambda r, k: (r["latency_us"][k] / 1000 if r["deliveries"]
+                        else None)
     return {
         "rounds": len(results),
         "clients": results[0]["clients"],
         "connected": med(col(lambda r: r["connected"])),
         "sent_per_s": med(col(lambda r: r["sent_per_s"])),
         "deliveries_per_s": med(col(lambda r: r["deliveries_per_s"])),
-        "p50": med(col(lambda r: r["latency_us"]["p50"] / 1000)),
-        "p99": med(col(lambda r: r["latency_us"]["p99"] / 1000)),
-        "p999": med(col(lambda r: r["latency_us"]["p999"] / 1000)),
-        "max": med(col(lambda r: r["latency_us"]["max"] / 1000)),
+        "p50": med(col(lambda r: lat(r, "p50"))),
+        "p99": med(col(lambda r: lat(r, "p99"))),
+        "p999": med(col(lambda r: lat(r, "p999"))),
+        "max": med(col(lambda r: lat(r, "max"))),
         "losses_max": worst(col(lambda r: r["losses"])),
         "ooo_max": worst(col(lambda r: r["out_of_order"])),
         "disconnected_max": worst(col(lambda r: r["disconnected"])),
@@ -257,8 +260,9 @@ def targets(cells, raw_by_cell, queue_limit_mib):
                     rel.append(rd["deliveries_per_s"] / ra["deliveries_per_s"])
         r = med(rel)
         ok = r is not None and r >= 0.9
-        out.append("| (d) one slow client in 20 costs the others under 10 % "
-                   "of their throughput | {} of (a) | | {} |".format(
+        out.append("| (d) 5 clients that never read, among 100, cost the "
+                   "others under 10 % of their throughput | {} of (a) | | "
+                   "{} |".format(
                        fmt(r and r * 100, "{:.0f} %"), verdict(ok)))
     else:
         out.append("| (d) slow clients cost the others under 10 % | – | | "

@@ -317,7 +317,9 @@ END=$(date +%s)
     echo "redis_version=$([ -n "$REDIS" ] && "$REDIS" --version | head -n 1)"
     echo "nats_version=$([ -n "$NATS" ] && "$NATS" --version 2>&1 | head -n 1)"
     echo "chatbench_version=$("$BENCH" --version)"
-    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+    dirty=""
+    git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || dirty=" (+ uncommitted changes in src/)"
+    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$dirty"
 } > "$OUT/meta.txt"
 
 $PY "$ROOT/bench/report.py" --raw "$RAW" --meta "$OUT/meta.txt" \
