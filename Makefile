@@ -149,11 +149,14 @@ format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)
 
 tidy:
-	clang-tidy $(CORE_SRC) $(SERVER_SRC) -- $(CPPFLAGS) -std=c11
+	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-implicit-widening-of-multiplication-result,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \
+	    $(CORE_SRC) $(SERVER_SRC) $(CLIENT_SRC) -- -Isrc \
+	    -D_POSIX_C_SOURCE=200809L -D_GNU_SOURCE -std=c11
 
 cppcheck:
 	cppcheck --quiet --enable=warning,performance,portability \
-	    --error-exitcode=1 -Isrc $(CPPFLAGS:-MMD=) src
+	    --error-exitcode=1 --inline-suppr -Isrc -D_POSIX_C_SOURCE=200809L \
+	    -D_GNU_SOURCE -D__linux__ src
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -60,6 +60,8 @@ buf_append(struct buf *b, const void *p, size_t n)
 static void
 buf_consume(struct buf *b, size_t n)
 {
+    if (n == 0)
+        return;
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
 }
