@@ -64,6 +64,8 @@ conn_close(struct conn *c, const char *why)
     srv->nconns--;
     if (srv->cfg->select_trace)
         log_line("removing connection with sd %d ", c->fd);
+    else if (srv->cfg->lab_console && srv->cfg->serial)
+        log_debug("Connection closed: %s (%s)", c->peer, why);
     else if (srv->cfg->lab_console)
         log_event("Connection closed: %s (%s)", c->peer, why);
     else if (c->nick[0] != '\0')
@@ -109,6 +111,14 @@ conn_flush(struct conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
                 break;
+            if (c->srv->cfg->select_trace && c->state == CONN_OPEN) {
+                /* The classroom policy: skip the failed write (what was
+                 * queued is dropped) and go on; the read side will see the
+                 * peer go and remove it. */
+                log_warn("write to sd %d", c->fd);
+                outq_fini(&c->outq);
+                break;
+            }
             conn_close(c, errno == EPIPE || errno == ECONNRESET
                               ? "connection reset by peer"
                               : strerror(errno));
@@ -125,14 +135,20 @@ conn_flush(struct conn *c)
         drained(c);
         return;
     }
-    if (!(c->flags & CONN_F_BLOCKED)) {
-        /* Cannot fail: the descriptor is already watched for reading or
-         * was watched until the peer half-closed. */
-        if (loop_add(&c->srv->loop, c->fd, LOOP_WRITE, server_on_client,
-                     c) == -1) {
-            conn_close(c, strerror(errno));
-            return;
-        }
-        c->flags |= CONN_F_BLOCKED;
+    conn_want_write(c);
+}
+
+void
+conn_want_write(struct conn *c)
+{
+    if (c->state == CONN_CLOSED || (c->flags & CONN_F_BLOCKED))
+        return;
+    /* Cannot fail: the descriptor is already watched for reading or was
+     * watched until the peer half-closed. */
+    if (loop_add(&c->srv->loop, c->fd, LOOP_WRITE, server_on_client,
+                 c) == -1) {
+        conn_close(c, strerror(errno));
+        return;
     }
+    c->flags |= CONN_F_BLOCKED;
 }

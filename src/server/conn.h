@@ -28,7 +28,7 @@ enum conn_state {
 };
 
 #define CONN_F_DIRTY      0x01  /* on srv->dirty: flush before sleeping */
-#define CONN_F_BLOCKED    0x02  /* the socket is full: wait for writable */
+#define CONN_F_BLOCKED    0x02  /* in the write set: wait for writable */
 #define CONN_F_REGISTERED 0x04  /* packet: has a nickname */
 
 struct conn {
@@ -67,5 +67,9 @@ void conn_close(struct conn *c, const char *why);
  * call, bounded per pass).  Called once per loop pass for every client with
  * new output, and on writability. */
 void conn_flush(struct conn *c);
+
+/* Wait until c's socket is writable, then flush (the socket is full, or
+ * the profile writes only on readiness).  Safe to repeat. */
+void conn_want_write(struct conn *c);
 
 #endif

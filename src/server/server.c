@@ -70,21 +70,24 @@ server_broadcast(struct server *srv, struct conn *from, struct msg *m)
 
 /* The sink console: data byte-exact, each change of source starting on a
  * fresh line with "ADDR:PORT: " (so does the first data after any other
- * console line). */
+ * console line).  One connection at a time (sink-seq) needs no lead: each
+ * one's data follows its own "New connection from" line. */
 static void
 sink_console(struct server *srv, const struct conn *c, const char *data,
              size_t len)
 {
-    if (srv->sink_src != c->id || srv->sink_lines != log_lines()) {
-        char pre[CONN_PEER_LEN + 3];
-        int n = snprintf(pre, sizeof(pre), "%s: ", c->peer);
+    char lead[CONN_PEER_LEN + 3];
+    size_t n;
 
-        log_data_fresh_line();
-        log_data(pre, (size_t)n);
+    if (!srv->cfg->serial) {
+        n = sink_lead(&srv->sink, c->id, c->peer, log_lines(), len, lead,
+                      sizeof(lead));
+        if (n > 0) {
+            log_data_fresh_line();
+            log_data(lead, n);
+        }
     }
     log_data(data, len);
-    srv->sink_src = c->id;
-    srv->sink_lines = log_lines();
 }
 
 /* The console line for a message: "who: text", escaped. */
@@ -94,7 +97,9 @@ log_message(const struct server *srv, const struct conn *c,
 {
     char text[4 * 1024 + 1];
 
-    if (log_get_level() < LOG_EVENTS)
+    /* The lab profiles' console shows who comes and goes, not what they
+     * say (relay forwards raw chunks, possibly binary). */
+    if (log_get_level() < (srv->cfg->lab_console ? LOG_TRACE : LOG_EVENTS))
         return;
     log_escape(text, sizeof(text), payload, len);
     log_event("%s: %s", srv->cfg->prefix == PREFIX_NICK && c->nick[0]
@@ -285,6 +290,12 @@ on_readable(struct conn *c)
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return;
+    if (n < 0 && srv->cfg->select_trace) {
+        /* The classroom policy: skip the failed read; once the error is
+         * reported the socket reads as closed, and that ends it. */
+        log_warn("read from sd %d", c->fd);
+        return;
+    }
     if (n < 0) {
         conn_close(c, errno == ECONNRESET ? "connection reset by peer"
                                           : strerror(errno));
@@ -414,6 +425,24 @@ on_resume(struct loop *l, void *arg)
         pause_listeners(srv, 0);
 }
 
+/* The descriptor kept for shedding at EMFILE, placed at FD_SETSIZE or above
+ * when the limit allows: there it never takes a number select() could have
+ * used for a client, and clients are numbered on from the listeners (the
+ * select-chat trace reads as the classroom server's). */
+static int
+spare_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), hi;
+
+    if (fd == -1)
+        return -1;
+    hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+    if (hi == -1)
+        return fd;
+    close(fd);
+    return hi;
+}
+
 /* Out of descriptors: take the pending connection with the spare one and
  * close it at once, so the listener stops being readable instead of
  * spinning; with no spare, stop listening for a moment. */
@@ -433,7 +462,7 @@ shed(struct server *srv, int lfd)
         fd = sock_accept(lfd, NULL, 0);
         if (fd >= 0)
             close(fd);
-        srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        srv->spare_fd = spare_fd();
         if (fd >= 0)
             return;
     }
@@ -473,6 +502,8 @@ on_accept(struct loop *l, int lfd, int mask, void *arg)
             close(fd);
             continue;
         }
+        if (li->addr.family != AF_UNIX)
+            sock_set_nodelay(fd);   /* chat lines are small: no Nagle */
         conn_new(srv, fd, peer);
     }
 }
@@ -512,7 +543,13 @@ before_wait(struct loop *l, void *arg)
     while ((c = srv->dirty) != NULL) {
         srv->dirty = c->dirty_next;
         c->flags &= ~CONN_F_DIRTY;
-        if (c->state != CONN_CLOSED && !(c->flags & CONN_F_BLOCKED))
+        /* select-chat writes only when select() says the socket can take
+         * it, as the classroom server does: the queue waits in the write
+         * set.  An empty queue still goes to conn_flush (a drained close). */
+        if (srv->cfg->select_trace && c->state != CONN_CLOSED &&
+            !outq_is_empty(&c->outq))
+            conn_want_write(c);
+        else if (c->state != CONN_CLOSED && !(c->flags & CONN_F_BLOCKED))
             conn_flush(c);
         else if (c->state == CONN_DRAINING && outq_is_empty(&c->outq))
             conn_flush(c);
@@ -573,12 +610,10 @@ server_fini(struct server *srv)
     struct conn *c;
     size_t i;
 
+    /* Each client still here is removed the ordinary way, so the console
+     * (and select-chat's trace) says so. */
     for (c = srv->conns; c != NULL; c = c->next)
-        if (c->state != CONN_CLOSED) {
-            c->state = CONN_CLOSED;
-            c->reap_next = srv->reap;
-            srv->reap = c;
-        }
+        conn_close(c, "server stopping");
     reap(srv);
     for (i = 0; i < srv->nlisteners; i++) {
         close(srv->listeners[i].fd);
@@ -627,7 +662,7 @@ server_run(const struct config *cfg, char err[ERR_LEN])
         server_fini(&srv);
         return 1;
     }
-    srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    srv.spare_fd = spare_fd();
     log_set_buffered(1);
     if (loop_run(&srv.loop) == -1) {
         errf(err, "%s failed: %s", loop_backend_name(&srv.loop),

@@ -12,6 +12,7 @@
 #include "net/addr.h"
 #include "server/config.h"
 #include "server/conn.h"
+#include "server/sink.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -41,9 +42,7 @@ struct server {
     struct loop_timer    resume;        /* re-enable accepting after EMFILE */
     struct log_limit     emfile_warn;
     uint64_t             shed;          /* connections shed since warning */
-    uint64_t             sink_src;      /* sink console: last source id */
-    uint64_t             sink_lines;    /* sink console: log_lines() then */
-    int                  sink_mid_line; /* sink console: last byte not LF */
+    struct sink          sink;          /* the sink console's position */
     int                  exit_status;
 };
 
