@@ -110,7 +110,18 @@ if [ -z "$SERVERS" ]; then
 fi
 
 mkdir -p "$OUT" "$LOGS"
+rm -f "$LOGS"/*.log
 : > "$RAW"
+
+# Bench private copies: a rebuild of build/ during the run (others work in
+# this tree) must not swap a binary between two runs, or under a running one.
+mkdir -p "$OUT/bin"
+cp "$BENCH" "$OUT/bin/chatbench" || exit 1
+BENCH=$OUT/bin/chatbench
+if [ -x "$B/chatd" ]; then
+    cp "$B/chatd" "$OUT/bin/chatd" || exit 1
+fi
+CHATD=$OUT/bin/chatd
 
 # --- servers -----------------------------------------------------------------
 
@@ -122,16 +133,16 @@ proto_of() {
     case $1 in redis) echo redis ;; nats) echo nats ;; *) echo line ;; esac
 }
 
-# start_server NAME: sets SPID and SADDR, or returns 1.
+# start_server NAME TAG: sets SPID and SADDR, or returns 1.
 start_server() {
     name=$1
-    log=$LOGS/$name.log
+    log=$LOGS/$2.log
     SPID="" SADDR=""
     case $name in
     chatd|chatd-poll)
         backend=epoll
         [ "$name" = chatd-poll ] && backend=poll
-        "$B/chatd" --listen 127.0.0.1:0 --backend $backend --log quiet \
+        "$CHATD" --listen 127.0.0.1:0 --backend $backend --log quiet \
             --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
         SPID=$!
         i=0
@@ -208,7 +219,7 @@ scenario_args() {
 # of JSON into $RAW.
 run_one() {
     sc=$1 name=$2 round=$3
-    start_server "$name" || {
+    start_server "$name" "$sc-$name-$round" || {
         printf '{"scenario":"%s","server":"%s","round":%s,"error":"server did not start"}\n' \
             "$sc" "$name" "$round" >> "$RAW"
         return 0
@@ -216,11 +227,12 @@ run_one() {
     args=$(scenario_args "$sc")
     # shellcheck disable=SC2086
     res=$(timeout 120 "$BENCH" -P "$(proto_of "$name")" $args \
-          --threads "$THREADS" --pid "$SPID" --json "$SADDR" 2>>"$LOGS/chatbench.err")
+          --threads "$THREADS" --pid "$SPID" --json "$SADDR" \
+          2>"$LOGS/$sc-$name-$round.chatbench.log")
     rc=$?
     stop_server
     if [ $rc -ne 0 ] || [ -z "$res" ]; then
-        say "$sc on $name: chatbench failed ($rc; see $LOGS/chatbench.err)"
+        say "$sc on $name: chatbench failed ($rc; see $LOGS/$sc-$name-$round.chatbench.log)"
         printf '{"scenario":"%s","server":"%s","round":%s,"error":"chatbench exit %s"}\n' \
             "$sc" "$name" "$round" "$rc" >> "$RAW"
         return 0
@@ -313,7 +325,7 @@ END=$(date +%s)
     for sc in $SCENARIOS sweep-N; do
         echo "args_$sc=$(scenario_args "$sc")"
     done
-    echo "chatd_version=$("$B/chatd" --version 2>/dev/null | head -n 1)"
+    echo "chatd_version=$("$CHATD" --version 2>/dev/null | head -n 1)"
     echo "redis_version=$([ -n "$REDIS" ] && "$REDIS" --version | head -n 1)"
     echo "nats_version=$([ -n "$NATS" ] && "$NATS" --version 2>&1 | head -n 1)"
     echo "chatbench_version=$("$BENCH" --version)"
