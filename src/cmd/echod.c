@@ -49,8 +49,10 @@ usage_error(const char *fmt, ...)
     return 2;
 }
 
-int
-main(int argc, char **argv)
+/* Turn argv into cfg.  Returns -1 to go on, or the exit code: 0 after
+ * --help or --version, 2 after a usage error (already printed). */
+static int
+parse_args(int argc, char **argv, struct echo_config *cfg)
 {
     static const struct option opts[] = {
         { "model",   required_argument, NULL, 'm' },
@@ -60,32 +62,30 @@ main(int argc, char **argv)
         { "version", no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
-    struct echo_config cfg = { NULL, ECHO_FORK, 0 };
-    char err[ERR_LEN];
-    struct addr a;
+    const char *opt;
     long n;
     int ch, m;
 
-    log_set_program("echod");
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":m:w:l:hV", opts, NULL)) != -1) {
+        opt = argv[optind - 1];
         switch (ch) {
         case 'm':
             if ((m = parse_enum(optarg, echo_model_names)) == -1)
                 return usage_error("unknown model '%s' (expected fork, "
                                    "thread, prefork or event)", optarg);
-            cfg.model = (enum echo_model)m;
+            cfg->model = (enum echo_model)m;
             break;
         case 'w':
             if (parse_long(optarg, 1, ECHO_WORKERS_MAX, &n) == -1)
                 return usage_error("bad --workers '%s' (expected 1-%d)",
                                    optarg, ECHO_WORKERS_MAX);
-            cfg.workers = (int)n;
+            cfg->workers = (int)n;
             break;
         case 'l':
-            if (cfg.listen != NULL)
+            if (cfg->listen != NULL)
                 return usage_error("give one address");
-            cfg.listen = optarg;
+            cfg->listen = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -93,26 +93,41 @@ main(int argc, char **argv)
         case 'V':
             puts("echod " ECHOD_VERSION);
             return 0;
-        case ':':
-            if (strncmp(argv[optind - 1], "--", 2) == 0)
-                return usage_error("option '%s' needs a value",
-                                   argv[optind - 1]);
+        case ':':               /* then the option is the last word */
+            if (strncmp(opt, "--", 2) == 0)
+                return usage_error("option '%s' needs a value", opt);
             return usage_error("option '-%c' needs a value", optopt);
-        default:
-            if (strncmp(argv[optind - 1], "--", 2) == 0)
-                return usage_error("unknown option '%s'", argv[optind - 1]);
+        default:                /* optopt is 0 for a long option */
+            if (optopt == 0)
+                return usage_error("unknown option '%s'", opt);
             return usage_error("unknown option '-%c'", optopt);
         }
     }
     if (optind < argc) {
-        if (cfg.listen != NULL || optind + 1 < argc)
+        if (cfg->listen != NULL || optind + 1 < argc)
             return usage_error("give one address");
-        cfg.listen = argv[optind];
+        cfg->listen = argv[optind];
     }
-    if (cfg.listen == NULL)
+    if (cfg->listen == NULL)
         return usage_error("no address to listen on");
-    if (cfg.workers != 0 && cfg.model != ECHO_PREFORK)
+    if (cfg->workers != 0 && cfg->model != ECHO_PREFORK)
         return usage_error("--workers is for --model prefork only");
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct echo_config cfg = { NULL, ECHO_FORK, 0 };
+    char err[ERR_LEN];
+    struct addr a;
+    int rc;
+
+    log_set_program("echod");
+    if ((rc = parse_args(argc, argv, &cfg)) != -1)
+        return rc;
+    /* Syntax is the user's mistake (2); a name that does not resolve or
+     * a port that is taken is the system's answer (1). */
     if (addr_parse(cfg.listen, ADDR_LISTEN, &a, err) == -1)
         return usage_error("%s", err);
     if (echo_run(&cfg, err) == -1) {

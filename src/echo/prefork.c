@@ -217,16 +217,58 @@ default_workers(void)
     return (size_t)(2 * n);
 }
 
+/* Sleep until a worker dies, a replacement is due, or a stop; replace
+ * the dead on the way.  Returns when asked to stop. */
+static void
+supervise(const struct echo_env *e, const sigset_t *block,
+          const sigset_t *waitmask)
+{
+    long next = -1;
+
+    while (!got_stop) {
+        struct timespec ts, *tp = NULL;
+
+        if (next >= 0) {
+            ts.tv_sec = next / 1000;
+            ts.tv_nsec = (next % 1000) * 1000000L;
+            tp = &ts;
+        }
+        (void)pselect(0, NULL, NULL, NULL, tp, waitmask);
+        if (!got_stop)
+            next = replace_dead(e, block, waitmask);
+    }
+}
+
+/* Stop every running worker, log, and free the tables. */
+static void
+stop_all(void)
+{
+    unsigned long running = 0;
+    size_t i;
+
+    for (i = 0; i < nslots; i++) {
+        pids[i] = slots[i].pid;
+        running += slots[i].pid > 0;
+    }
+    worker_stop();
+    worker_stop_children(pids, nslots, STOP_WAIT_MS);
+    log_event("pid %ld exiting: %lu workers stopped", (long)getpid(),
+              running);
+    free(slots);
+    free(pids);
+    slots = NULL;
+    pids = NULL;
+    nslots = 0;
+}
+
 int
 prefork_serve(const struct echo_env *e, char err[ERR_LEN])
 {
     sigset_t block, parent_block, waitmask;
-    unsigned long started = 0;
     int rc = 0;
     size_t i;
-    long next;
 
-    sigemptyset(&block);
+    sigemptyset(&block);                /* a worker's: stop requests */
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     parent_block = block;
@@ -245,46 +287,19 @@ prefork_serve(const struct echo_env *e, char err[ERR_LEN])
                                  : default_workers();
     slots = xcalloc(nslots, sizeof(*slots));
     pids = xcalloc(nslots, sizeof(*pids));
-    for (i = 0; i < nslots; i++) {
+    for (i = 0; i < nslots && rc == 0; i++) {
         if (spawn(e, i, &block, &waitmask) == -1) {
             errf(err, "cannot fork worker %zu of %zu: %s", i + 1, nslots,
                  strerror(errno));
             rc = -1;
-            got_stop = 1;
-            break;
         }
     }
-    if (!got_stop) {
+    if (rc == 0) {
         log_event("pid %ld: %zu workers started", (long)getpid(), nslots);
         echo_ready(e);
+        supervise(e, &block, &waitmask);
     }
-    next = -1;
-    while (!got_stop) {
-        struct timespec ts, *tp = NULL;
-
-        if (next >= 0) {
-            ts.tv_sec = next / 1000;
-            ts.tv_nsec = (next % 1000) * 1000000L;
-            tp = &ts;
-        }
-        /* Sleep until a worker dies, a replacement is due, or a stop. */
-        (void)pselect(0, NULL, NULL, NULL, tp, &waitmask);
-        if (!got_stop)
-            next = replace_dead(e, &block, &waitmask);
-    }
-    for (i = 0; i < nslots; i++) {
-        pids[i] = slots[i].pid;
-        started += slots[i].pid > 0;
-    }
-    worker_stop();
-    worker_stop_children(pids, nslots, STOP_WAIT_MS);
-    log_event("pid %ld exiting: %lu workers stopped", (long)getpid(),
-              started);
-    free(slots);
-    free(pids);
-    slots = NULL;
-    pids = NULL;
-    nslots = 0;
+    stop_all();
     worker_fini();
     return rc;
 }
