@@ -6,14 +6,19 @@ For each model it starts build/echod on 127.0.0.1:0 and measures:
   conn/s   CYCLES short connections (connect, send 64 bytes, read the echo,
            close) spread over CLIENTS client processes; cycles / wall time.
            Processes, not threads, so the client's GIL is not the limit.
+  CPU      the server's user + system time over that part, forked children
+           included (wait4), per connection: what a connection costs the
+           server even when the client is the bottleneck.
   RTT      one connection (TCP_NODELAY), ROUNDS round trips of 64 bytes, one
            at a time: median and p99 of each round trip.
 
-Then it prints a Markdown table.  Server logging goes to /dev/null (it is
-still done: it is part of serving a connection).
+The models take turns, REPEAT rounds of all four, and the table gives the
+median over the rounds: on a shared machine load drifts, and interleaving
+spreads it over every model alike.  Server logging goes to /dev/null (it
+is still done: it is part of serving a connection).
 
   python3 bench/echod_bench.py [--build build] [--cycles 2000]
-                               [--clients 4] [--rounds 2000]
+                               [--clients 4] [--rounds 2000] [--repeat 3]
 """
 import argparse
 import multiprocessing
@@ -105,6 +110,35 @@ def start_server(build, model):
     return p, int(m.group(1))
 
 
+def stop_server(p, model):
+    """SIGTERM p; return its CPU seconds, children it reaped included."""
+    p.send_signal(signal.SIGTERM)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"echod --model {model} exited {p.returncode}")
+    return ru.ru_utime + ru.ru_stime
+
+
+def measure(a, model):
+    """One round, a fresh server per part: (conn/s, server CPU us per
+    connection, RTT median, RTT p99)."""
+    p, port = start_server(a.build, model)
+    try:
+        time.sleep(0.3)             # prefork: let the workers settle
+        cps = conns_per_second(port, a.cycles, a.clients)
+    finally:
+        cpu = stop_server(p, model)
+    p, port = start_server(a.build, model)
+    try:
+        time.sleep(0.3)
+        round_trips(port, 100)      # warm the server up
+        med, p99 = round_trips(port, a.rounds)
+    finally:
+        stop_server(p, model)
+    return cps, cpu * 1e6 / a.cycles, med, p99
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(
@@ -112,33 +146,32 @@ def main():
     ap.add_argument("--cycles", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--models", default=",".join(MODELS))
     a = ap.parse_args()
+    models = a.models.split(",")
 
-    rows = []
-    for model in a.models.split(","):
-        p, port = start_server(a.build, model)
-        try:
-            time.sleep(0.3)         # prefork: let the workers settle
-            round_trips(port, 100)  # warm the server up
-            cps = conns_per_second(port, a.cycles, a.clients)
-            med, p99 = round_trips(port, a.rounds)
-        finally:
-            p.send_signal(signal.SIGTERM)
-            rc = p.wait(10)
-        if rc != 0:
-            raise RuntimeError(f"echod --model {model} exited {rc}")
-        rows.append((model, cps, med, p99))
-        print(f"{model}: {cps:.0f} conn/s, RTT median {med:.1f} us, "
-              f"p99 {p99:.1f} us", file=sys.stderr)
+    runs = {m: [] for m in models}
+    for r in range(a.repeat):
+        for model in models:
+            cps, cpu, med, p99 = measure(a, model)
+            runs[model].append((cps, cpu, med, p99))
+            print(f"round {r + 1} {model}: {cps:.0f} conn/s, {cpu:.0f} us "
+                  f"CPU/conn, RTT median {med:.1f} us, p99 {p99:.1f} us",
+                  file=sys.stderr)
 
     print(f"{os.cpu_count()} CPUs, Linux {platform.release()}, loopback; "
           f"{a.cycles} cycles from {a.clients} client processes, "
-          f"{a.rounds} round trips of 64 bytes\n")
-    print("| model | connections/s | echo RTT median (µs) | RTT p99 (µs) |")
-    print("|---|---:|---:|---:|")
-    for model, cps, med, p99 in rows:
-        print(f"| {model} | {cps:,.0f} | {med:.1f} | {p99:.1f} |")
+          f"{a.rounds} round trips of 64 bytes; median of {a.repeat} "
+          f"interleaved rounds\n")
+    print("| model | connections/s | server CPU per connection (µs) "
+          "| echo RTT median (µs) | RTT p99 (µs) |")
+    print("|---|---:|---:|---:|---:|")
+    for model in models:
+        cps, cpu, med, p99 = (statistics.median(x)
+                              for x in zip(*runs[model]))
+        print(f"| {model} | {cps:,.0f} | {cpu:.0f} | {med:.1f} | "
+              f"{p99:.1f} |")
 
 
 if __name__ == "__main__":
