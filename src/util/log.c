@@ -6,6 +6,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 static enum log_level level = LOG_EVENTS;
 static const char *program = "chatd";
-static uint64_t nlines;
+static _Atomic uint64_t nlines;   /* echod's thread model logs too */
 
 /* Buffered mode: stdout lines collect here until log_flush(), so a loop pass
  * that logs a hundred messages makes one write(2), not a hundred. */
