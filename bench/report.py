@@ -179,7 +179,7 @@ def table(cells, servers, nmax):
                 "–" if idle else fmt(c["ooo_max"]),
                 "–" if idle else fmt(c["ns"]),
                 "–" if idle or s == "redis" or redis is None else
-                ratio(c["ns"], redis["ns"]),
+                ratio(c["ns"], redis["ns"], inverse=True),
                 fmt(c["rss_peak_mib"], "{:.1f}"),
                 fmt(c["b_per_client"]) if idle else "–"))
             label = ""
@@ -444,7 +444,14 @@ def main():
               "- Under `--max` each publisher keeps at most 64 messages that "
               "its own subscriber has not yet received, so throughput is "
               "measured without unbounded queueing and latency is that of a "
-              "loaded server.", ""]
+              "loaded server. In the sweep that means 64 × N deliveries in "
+              "flight, so p99 grows with N for every server: compare servers "
+              "at one N, not one N with another.",
+              "- A single small write to one loopback socket costs this "
+              "virtual machine about 4 µs of the writer's CPU (the TCP "
+              "receive path and the reader's wake-up run in the writer's "
+              "context), so a broadcast to 10,000 clients takes tens of "
+              "milliseconds of kernel time for any server.", ""]
     if errors:
         lines += ["## Runs that failed", ""]
         for e in errors:
