@@ -3,7 +3,7 @@
  *
  * Every published payload is a bench payload: a marker, the publisher id,
  * a sequence number and the monotonic send time in nanoseconds, as fixed
- * width hex, then filler up to the chosen size:
+ * width lowercase hex, then filler up to the chosen size:
  *
  *     @CB pppp ssssssssssss tttttttttttttttt .......      (no spaces)
  *

@@ -86,6 +86,32 @@ test_payload_round_trip(void **state)
 }
 
 static void
+test_payload_every_digit(void **state)
+{
+    static const uint64_t seqs[] = { 0, 1, 0x123456789abcull, 0xfedcba987654ull,
+                                     0xffffffffffffull, 0x0f0f0f0f0f0full };
+    char buf[64];
+    uint64_t seq, ts, s = 1;
+    uint32_t pub;
+    size_t i;
+    int k;
+
+    (void)state;
+    for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+        for (k = 0; k < 200; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            proto_payload_encode(buf, sizeof(buf), (uint32_t)(s >> 48),
+                                 seqs[i], s);
+            assert_int_equal(proto_payload_decode(buf, sizeof(buf), &pub,
+                                                  &seq, &ts), 0);
+            assert_int_equal(pub, (uint32_t)(s >> 48));
+            assert_int_equal(seq, seqs[i]);
+            assert_int_equal(ts, s);
+        }
+    }
+}
+
+static void
 test_payload_limits(void **state)
 {
     char buf[64];
@@ -133,6 +159,12 @@ test_payload_not_found(void **state)
         "@CB0001000000000001000000000000000",          /* one digit short */
         "@CB00g1000000000001000000000000000a",         /* not hex */
         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@C",
+        "@CB0001000000000001000000000000000A",         /* upper case */
+        "@CB0001000000000001000000000000000/",         /* '0' - 1 */
+        "@CB0001000000000001000000000000000:",         /* '9' + 1 */
+        "@CB0001000000000001000000000000000`",         /* 'a' - 1 */
+        "@CB0001000000000001000000000000000g",         /* 'f' + 1 */
+        "@CB0001000000000001000000000000000\xb0",      /* high bit */
     };
     uint64_t seq, ts;
     uint32_t pub;
@@ -426,6 +458,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_payload_round_trip),
+        cmocka_unit_test(test_payload_every_digit),
         cmocka_unit_test(test_payload_limits),
         cmocka_unit_test(test_payload_found_after_prefix),
         cmocka_unit_test(test_payload_not_found),
