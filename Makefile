@@ -161,7 +161,7 @@ cppcheck:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(wildcard $(B)/obj/*/*.d)
+-include $(wildcard $(B)/obj/*/*.d $(B)/tests/*.d)
 
 # Fuzzing (libFuzzer, clang): `make fuzz`, `make fuzz-replay`.
 -include tests/fuzz/fuzz.mk
