@@ -1,6 +1,7 @@
 """The sink-seq and sink profiles: SPEC.md, profiles `sink-seq` and `sink`
 (lab 4, steps 1 and 2).  stdout is compared byte for byte."""
 import os
+import re
 import socket
 import time
 
@@ -24,7 +25,13 @@ def wait_out(srv, want, timeout=5.0):
     """Wait until stdout holds exactly want (bytes); fail on anything else."""
     ok = wait_until(lambda: len(out_bytes(srv)) >= len(want), timeout)
     got = out_bytes(srv)
-    assert ok and got == want, f"stdout:\n{got!r}\nwanted:\n{want!r}"
+    if not ok or got != want:
+        at = next((i for i, (x, y) in enumerate(zip(got, want)) if x != y),
+                  min(len(got), len(want)))
+        raise AssertionError(
+            f"stdout has {len(got)} bytes, wanted {len(want)}; they differ "
+            f"from byte {at}: got {got[max(0, at - 80):at + 80]!r}, wanted "
+            f"{want[max(0, at - 80):at + 80]!r}")
 
 
 def conn_line(sock):
@@ -182,3 +189,20 @@ def test_sink_sends_nothing_back(backend):
         a.shutdown(socket.SHUT_WR)
         a.settimeout(5 * SLOW)
         assert a.recv(100) == b""       # closed, and nothing came first
+
+
+def test_sink_warning_on_stderr_counts_as_a_change(backend):
+    """A warning goes to stderr and ends no stdout line: the next data
+    still starts on a fresh stdout line, with its lead."""
+    with Server(["--profile", "sink", "--max-clients", "1",
+                 "--backend", backend]) as srv:
+        a = connect(srv.port)
+        A = peer_name(a).encode()
+        a.sendall(b"mid")
+        want = conn_line(a) + A + b": mid"
+        wait_out(srv, want)
+        b = connect(srv.port)
+        srv.err.wait_for(re.escape(f"refused {peer_name(b)}: server full"))
+        a.sendall(b"more\n")
+        want += b"\n" + A + b": more\n"
+        wait_out(srv, want)
