@@ -10,7 +10,7 @@ import time
 import pytest
 
 from torture_lib import (BACKENDS, SIZE, Guard, Reader, TServer, dial, hangup,
-                         line_model, packet, read_packets, sendall_bg,
+                         line_model, packet, paced_send, read_packets, sendall_bg,
                          strip_noise)
 
 
@@ -23,8 +23,8 @@ def test_10mb_without_newline(backend):
             Guard(srv, rss_slack_kib=3072) as g:
         reader = Reader(dial(srv))
         attacker = dial(srv)
-        Reader(attacker)                # it reads its own pieces too
-        sendall_bg(attacker, b"A" * size, chunk=1 << 16).join(60)
+        own = Reader(attacker)          # it reads its own pieces too
+        paced_send(attacker, b"A" * size, [reader, own], ratio=1025 / 1024)
         pieces = size // 1024
         # The last piece waits for more: it might still end with a LF.
         reader.wait(lambda d: len(d) >= (pieces - 1) * 1025, timeout=60,

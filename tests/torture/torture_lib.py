@@ -411,12 +411,12 @@ def kill_cont(srv):
 
 
 class Reader:
-    """Reads a socket in a background thread until it closes; .data holds
-    what arrived.  wait(pred) waits until pred(data) is true."""
+    """Reads a socket in a background thread until it closes; .data (a
+    bytearray) holds what arrived.  wait(pred) waits until pred(data)."""
 
     def __init__(self, sock):
         self.sock = sock
-        self.data = b""
+        self.data = bytearray()
         self.closed = False
         self.cond = threading.Condition()
         self.t = threading.Thread(target=self._run, daemon=True)
@@ -437,6 +437,9 @@ class Reader:
                 self.data += chunk
                 self.cond.notify_all()
 
+    def __len__(self):
+        return len(self.data)
+
     def wait(self, pred, timeout=10.0, what="data"):
         deadline = time.monotonic() + timeout * SLOW
         with self.cond:
@@ -446,9 +449,9 @@ class Reader:
                     raise AssertionError(
                         f"{'closed' if self.closed else 'timed out'} waiting "
                         f"for {what}; {len(self.data)} bytes, ending "
-                        f"{self.data[-200:]!r}")
+                        f"{bytes(self.data[-200:])!r}")
                 self.cond.wait(min(left, 0.5))
-            return self.data
+            return bytes(self.data)
 
     def wait_closed(self, timeout=10.0):
         deadline = time.monotonic() + timeout * SLOW
@@ -458,7 +461,24 @@ class Reader:
                 if left <= 0:
                     raise AssertionError("peer did not close")
                 self.cond.wait(min(left, 0.5))
-            return self.data
+            return bytes(self.data)
+
+
+def paced_send(sock, data, readers, ratio=1.0, ahead=256 << 10, chunk=1 << 16,
+               timeout=60.0):
+    """Send data in chunks, never more than `ahead` bytes before what every
+    reader has received (expected: ratio times what was sent).  Keeps a
+    test's own readers from falling a whole queue limit behind the server
+    (which would rightly cut them off) on a busy machine."""
+    for i in range(0, len(data), chunk):
+        sent = i
+        for r in readers:
+            r.wait(lambda d: len(d) >= sent * ratio - ahead, timeout=timeout,
+                   what="the reader to catch up")
+        sock.sendall(data[i:i + chunk])
+
+
+__all__ += ["paced_send"]
 
 
 def sendall_bg(sock, data, chunk=0):
