@@ -8,6 +8,7 @@ import os
 import re
 import resource
 import select
+import signal
 import socket
 import subprocess
 import time
@@ -57,6 +58,17 @@ class QuietServer(Proc):
     def __exit__(self, *exc):
         if self.alive():
             self.stop()
+
+
+def stop_all_read(srv, sig=signal.SIGTERM, timeout=10.0):
+    """Stop srv with sig and wait until its stdout and stderr have been
+    read to the end (Proc.stop returns at exit, before the readers are
+    done); return the exit status."""
+    rc = srv.stop(sig, timeout)
+    for stream in (srv.out, srv.err):
+        if stream is not None:
+            stream.t.join(timeout * SLOW)
+    return rc
 
 
 def peer_name(sock):

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import (SANITIZE, SLOW, VALGRIND, Server, binary, connect,
                      recv_until, wait_until)
-from profile_util import closed_by_peer
+from profile_util import closed_by_peer, stop_all_read
 
 
 def out_bytes(srv):
@@ -74,7 +74,7 @@ def test_trace_of_a_scripted_conversation():
                   f"removing connection with sd {b_fd} "]
         trace += waiting(lfd)           # MaxFd: the listener alone again
         expect(srv, trace)
-        assert srv.stop(signal.SIGINT) == 0
+        assert stop_all_read(srv, signal.SIGINT) == 0
         expect(srv, trace)              # nothing more on stdout
         assert "listening on" in srv.err.text()
 
@@ -176,7 +176,7 @@ def sigint_cleanup(valgrind):
     a, b = connect(srv.port), connect(srv.port)
     a.sendall(b"pending partial line")  # an input buffer held at exit
     srv.out.wait_for(f"20 bytes received from sd {lfd + 1}\n", timeout=30)
-    assert srv.stop(signal.SIGINT, timeout=30) == 0
+    assert stop_all_read(srv, signal.SIGINT, timeout=30) == 0
     for s in (a, b):
         assert closed_by_peer(s)
     tail = srv.out.text().splitlines()[-2:]

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from helpers import BACKENDS, SLOW, Server, connect, wait_until
-from profile_util import peer_name
+from profile_util import peer_name, stop_all_read
 
 
 @pytest.fixture(params=BACKENDS)
@@ -58,7 +58,7 @@ def test_sink_seq_serves_one_connection_at_a_time(backend):
         want += conn_line(b) + b"from b\n"
         wait_out(srv, want)
         b.close()
-        assert srv.stop() == 0
+        assert stop_all_read(srv) == 0
         assert out_bytes(srv) == want   # no leave line, no prefix
 
 
