@@ -9,17 +9,17 @@
 
 #include "server/server.h"
 
-#define FLUSH_IOV    64             /* pieces per writev */
+#define FLUSH_IOV    64             /* pieces per writev (a pass is one) */
 #define FLUSH_BUDGET (256 * 1024)   /* bytes per client per pass: fairness */
 
 void
-conn_send(struct conn *c, struct msg *m)
+conn_send(struct conn *c, const struct slice *s)
 {
     struct server *srv = c->srv;
 
-    if (c->state == CONN_CLOSED || m->len == 0)
+    if (c->state == CONN_CLOSED || s->len == 0)
         return;
-    if (c->outq.bytes + m->len > srv->cfg->queue_limit) {
+    if (c->outq.charged + outq_charge(&c->outq, s) > srv->cfg->queue_limit) {
         if (srv->cfg->on_overflow == OVERFLOW_DISCONNECT) {
             log_warnx("%s: output queue over its limit (%llu bytes): "
                       "disconnecting a client that does not read", c->peer,
@@ -27,7 +27,7 @@ conn_send(struct conn *c, struct msg *m)
             conn_close(c, "output queue over its limit");
             return;
         }
-        c->dropped += m->len;
+        c->dropped += s->len;
         if (log_limit_allow(&c->drop_warn, loop_now(&srv->loop), 1000)) {
             log_warnx("%s: output queue full (limit %llu bytes): dropped "
                       "%llu bytes", c->peer,
@@ -37,18 +37,17 @@ conn_send(struct conn *c, struct msg *m)
         }
         return;
     }
-    outq_push(&c->outq, msg_ref(m));
+    outq_push(&c->outq, s);
     server_mark_dirty(srv, c);
 }
 
 void
 conn_send_copy(struct conn *c, const void *buf, size_t len)
 {
-    struct msg *m = msg_new(len);
+    struct slice s;
 
-    memcpy(m->data, buf, len);
-    conn_send(c, m);
-    msg_unref(m);
+    memcpy(server_reserve(c->srv, len, &s), buf, len);
+    conn_send(c, &s);
 }
 
 void

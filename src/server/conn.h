@@ -52,10 +52,10 @@ struct conn {
     char              nick[CONN_NICK_MAX + 1];
 };
 
-/* Queue m for c, taking a reference.  If m would push the queue past its
- * limit, apply the policy: drop m (warn, rate-limited) or close c.  Never
- * blocks and never copies the payload. */
-void conn_send(struct conn *c, struct msg *m);
+/* Queue the slice s for c, taking a reference to its buffer.  If s would
+ * push the queue past its limit, apply the policy: drop s (warn,
+ * rate-limited) or close c.  Never blocks and never copies the payload. */
+void conn_send(struct conn *c, const struct slice *s);
 
 /* Queue a copy of buf for c alone (greetings, acknowledgements). */
 void conn_send_copy(struct conn *c, const void *buf, size_t len);

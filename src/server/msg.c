@@ -7,12 +7,13 @@
 #include "util/xmalloc.h"
 
 struct msg *
-msg_new(size_t len)
+msg_new(size_t cap)
 {
-    struct msg *m = xmalloc(sizeof(*m) + len);
+    struct msg *m = xmalloc(sizeof(*m) + cap);
 
     m->refs = 1;
-    m->len = len;
+    m->len = cap;
+    m->cap = cap;
     return m;
 }
 

@@ -1,4 +1,4 @@
-/* outq.c -- the per-client ring of shared messages. */
+/* outq.c -- the per-client ring of slices of shared buffers. */
 #include "server/outq.h"
 
 #include <assert.h>
@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "util/xmalloc.h"
+
+#define MASK(q) ((q)->cap - 1)
 
 void
 outq_init(struct outq *q)
@@ -20,8 +22,8 @@ void
 outq_fini(struct outq *q)
 {
     while (q->count > 0) {
-        msg_unref(q->ring[q->head]);
-        q->head = (q->head + 1) & (q->cap - 1);
+        msg_unref(q->ring[q->head].m);
+        q->head = (q->head + 1) & MASK(q);
         q->count--;
     }
     if (q->ring != q->inline_ring)
@@ -35,14 +37,38 @@ outq_is_empty(const struct outq *q)
     return q->count == 0;
 }
 
+static struct outq_ent *
+tail(const struct outq *q)
+{
+    return q->count ? &q->ring[(q->head + q->count - 1) & MASK(q)] : NULL;
+}
+
+size_t
+outq_charge(const struct outq *q, const struct slice *s)
+{
+    const struct outq_ent *t = tail(q);
+    size_t end;
+
+    if (t == NULL)
+        return s->len;
+    end = t->off + t->len;
+    if (t->m == s->m) {
+        assert(s->off >= end);
+        return s->off + s->len - end;           /* the gap, and s */
+    }
+    /* On to a newer buffer: the old one is complete now, and what is left
+     * of it stays alive as long as our tail does. */
+    return t->m->len - end + s->off + s->len;
+}
+
 static void
 grow(struct outq *q)
 {
     size_t ncap = q->cap * 2, i;
-    struct msg **n = xmalloc(ncap * sizeof(*n));
+    struct outq_ent *n = xmalloc(ncap * sizeof(*n));
 
     for (i = 0; i < q->count; i++)
-        n[i] = q->ring[(q->head + i) & (q->cap - 1)];
+        n[i] = q->ring[(q->head + i) & MASK(q)];
     if (q->ring != q->inline_ring)
         free(q->ring);
     q->ring = n;
@@ -51,13 +77,34 @@ grow(struct outq *q)
 }
 
 void
-outq_push(struct outq *q, struct msg *m)
+outq_push(struct outq *q, const struct slice *s)
 {
+    size_t charge = outq_charge(q, s);
+    struct outq_ent *t = tail(q);
+
+    q->bytes += s->len;
+    q->charged += charge;
+    if (t != NULL && t->m == s->m && t->off + t->len == s->off) {
+        t->len += s->len;                       /* contiguous: one piece */
+        t->charge += charge;
+        return;
+    }
+    if (t != NULL && t->m != s->m) {
+        /* The rest of the old buffer is kept alive by the tail's
+         * reference: it is that entry's to pay, and to release. */
+        size_t rest = t->m->len - (t->off + t->len);
+
+        t->charge += rest;
+        charge -= rest;
+    }
     if (q->count == q->cap)
         grow(q);
-    q->ring[(q->head + q->count) & (q->cap - 1)] = m;
+    t = &q->ring[(q->head + q->count) & MASK(q)];
+    t->m = msg_ref(s->m);
+    t->off = s->off;
+    t->len = s->len;
+    t->charge = charge;
     q->count++;
-    q->bytes += m->len;
 }
 
 int
@@ -67,12 +114,12 @@ outq_iov(const struct outq *q, struct iovec *iov, int maxiov, size_t budget)
     int n = 0;
 
     for (i = 0; i < q->count && n < maxiov && budget > 0; i++) {
-        const struct msg *m = q->ring[(q->head + i) & (q->cap - 1)];
-        size_t len = m->len - off;
+        const struct outq_ent *e = &q->ring[(q->head + i) & MASK(q)];
+        size_t len = e->len - off;
 
         if (len > budget)
             len = budget;
-        iov[n].iov_base = (void *)(uintptr_t)(m->data + off);
+        iov[n].iov_base = (void *)(uintptr_t)(e->m->data + e->off + off);
         iov[n].iov_len = len;
         budget -= len;
         n++;
@@ -87,8 +134,8 @@ outq_consume(struct outq *q, size_t n)
     assert(n <= q->bytes);
     q->bytes -= n;
     while (n > 0) {
-        struct msg *m = q->ring[q->head];
-        size_t left = m->len - q->off;
+        struct outq_ent *e = &q->ring[q->head];
+        size_t left = e->len - q->off;
 
         if (n < left) {
             q->off += n;
@@ -96,9 +143,10 @@ outq_consume(struct outq *q, size_t n)
         }
         n -= left;
         q->off = 0;
-        q->head = (q->head + 1) & (q->cap - 1);
+        q->charged -= e->charge;
+        msg_unref(e->m);
+        q->head = (q->head + 1) & MASK(q);
         q->count--;
-        msg_unref(m);
     }
     if (q->count == 0 && q->ring != q->inline_ring) {
         free(q->ring);          /* drained: give the memory back */

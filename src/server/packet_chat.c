@@ -12,12 +12,12 @@
 static void
 send_packet(struct conn *c, int type, const char *payload, size_t len)
 {
-    struct msg *m = msg_new(PACKET_HEADER_LEN + len);
+    struct slice s;
+    char *p = server_reserve(c->srv, PACKET_HEADER_LEN + len, &s);
 
-    packet_header(m->data, type, len);
-    memcpy(m->data + PACKET_HEADER_LEN, payload, len);
-    conn_send(c, m);
-    msg_unref(m);
+    packet_header(p, type, len);
+    memcpy(p + PACKET_HEADER_LEN, payload, len);
+    conn_send(c, &s);
 }
 
 void

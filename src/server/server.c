@@ -24,6 +24,7 @@
 #define ACCEPTS_PER_PASS 64         /* a connect storm cannot starve clients */
 #define RESUME_ACCEPT_MS 100        /* out of descriptors with no spare */
 #define INBUF_MIN        256
+#define ARENA_SIZE       (64 * 1024)   /* one shared buffer per pass, or so */
 
 /* Who receives a message from `from` (NULL: the server itself). */
 static int
@@ -54,18 +55,40 @@ server_mark_dirty(struct server *srv, struct conn *c)
 }
 
 void
-server_broadcast(struct server *srv, struct conn *from, struct msg *m)
+server_broadcast(struct server *srv, struct conn *from,
+                 const struct slice *s)
 {
     struct conn *c;
 
     if (srv->cfg->route == ROUTE_SELF) {
         if (from != NULL && route_wants(srv, from, from))
-            conn_send(from, m);
+            conn_send(from, s);
         return;
     }
     for (c = srv->conns; c != NULL; c = c->next)
         if (route_wants(srv, from, c))
-            conn_send(c, m);
+            conn_send(c, s);
+}
+
+char *
+server_reserve(struct server *srv, size_t n, struct slice *s)
+{
+    struct msg *a = srv->arena;
+
+    if (a == NULL || a->cap - a->len < n) {
+        /* Start a new buffer; the old one lives on in the queues that
+         * still hold slices of it. */
+        if (a != NULL)
+            msg_unref(a);
+        a = msg_new(n > ARENA_SIZE ? n : ARENA_SIZE);
+        a->len = 0;
+        srv->arena = a;
+    }
+    s->m = a;
+    s->off = a->len;
+    s->len = n;
+    a->len += n;
+    return a->data + s->off;
 }
 
 /* The sink console: data byte-exact, each change of source starting on a
@@ -113,7 +136,8 @@ server_deliver(struct server *srv, struct conn *from, const char *payload,
     const struct config *cfg = srv->cfg;
     const char *who = "";
     size_t wlen = 0, hdr = 0, tail = 0, off = 0;
-    struct msg *m;
+    struct slice s;
+    char *p;
 
     if (cfg->log == LOGFMT_SINK)
         sink_console(srv, from, payload, len);
@@ -132,21 +156,20 @@ server_deliver(struct server *srv, struct conn *from, const char *payload,
         tail = 1;
     else if (cfg->framing == FRAMING_CRLF)
         tail = 2;
-    m = msg_new(hdr + wlen + len + tail);
+    p = server_reserve(srv, hdr + wlen + len + tail, &s);
     if (hdr)
-        packet_header(m->data, PACKET_CHAT, wlen + len);
+        packet_header(p, PACKET_CHAT, wlen + len);
     off = hdr;
     if (wlen) {
-        memcpy(m->data + off, who, wlen - 2);
-        memcpy(m->data + off + wlen - 2, ": ", 2);
+        memcpy(p + off, who, wlen - 2);
+        memcpy(p + off + wlen - 2, ": ", 2);
         off += wlen;
     }
-    memcpy(m->data + off, payload, len);
+    memcpy(p + off, payload, len);
     off += len;
     if (tail)
-        memcpy(m->data + off, "\r\n" + (2 - tail), tail);
-    server_broadcast(srv, from, m);
-    msg_unref(m);
+        memcpy(p + off, "\r\n" + (2 - tail), tail);
+    server_broadcast(srv, from, &s);
 }
 
 void
@@ -385,12 +408,12 @@ conn_new(struct server *srv, int fd, const char *peer)
     if (cfg->greeting != NULL && cfg->greeting[0] != '\0' &&
         cfg->framing != FRAMING_PACKET) {
         size_t len = strlen(cfg->greeting);
-        struct msg *m = msg_new(len + 1);
+        struct slice s;
+        char *p = server_reserve(srv, len + 1, &s);
 
-        memcpy(m->data, cfg->greeting, len);
-        m->data[len] = '\n';
-        conn_send(c, m);
-        msg_unref(m);
+        memcpy(p, cfg->greeting, len);
+        p[len] = '\n';
+        conn_send(c, &s);
     }
     if (cfg->serial)
         pause_listeners(srv, 1);
@@ -555,6 +578,12 @@ before_wait(struct loop *l, void *arg)
             conn_flush(c);
     }
     reap(srv);
+    /* Nobody holds a slice of the shared buffer: let it go, so an idle
+     * server holds none. */
+    if (srv->arena != NULL && srv->arena->refs == 1) {
+        msg_unref(srv->arena);
+        srv->arena = NULL;
+    }
     log_flush();
 }
 
@@ -625,6 +654,8 @@ server_fini(struct server *srv)
     loop_timer_stop(&srv->loop, &srv->resume);
     loop_fini(&srv->loop);
     free(srv->rbuf);
+    if (srv->arena != NULL)
+        msg_unref(srv->arena);
     log_flush();
 }
 

@@ -38,6 +38,7 @@ struct server {
     struct conn         *reap;          /* closed, to free after the batch */
     uint64_t             next_id;
     char                *rbuf;          /* scratch for reads, owned */
+    struct msg          *arena;         /* where messages are built, owned */
     int                  spare_fd;      /* reserved for shedding at EMFILE */
     struct loop_timer    resume;        /* re-enable accepting after EMFILE */
     struct log_limit     emfile_warn;
@@ -57,8 +58,15 @@ int server_run(const struct config *cfg, char err[ERR_LEN]);
 void server_deliver(struct server *srv, struct conn *from,
                     const char *payload, size_t len);
 
-/* Queue m to every client the route names for a message from `from`. */
-void server_broadcast(struct server *srv, struct conn *from, struct msg *m);
+/* Queue s to every client the route names for a message from `from`. */
+void server_broadcast(struct server *srv, struct conn *from,
+                      const struct slice *s);
+
+/* Room for n bytes at the end of the shared buffer the current messages
+ * are written into; *s names them (its buffer is borrowed: queueing s takes
+ * the reference).  Returns where to write the n bytes, at once: the next
+ * call may start a new buffer. */
+char *server_reserve(struct server *srv, size_t n, struct slice *s);
 
 /* The loop handler of every client descriptor. */
 void server_on_client(struct loop *l, int fd, int mask, void *arg);

@@ -1,5 +1,5 @@
-/* test_outq.c -- queue accounting: bytes, partial writes, shared messages,
- * growth past the inline slots and shrinking back. */
+/* test_outq.c -- queue accounting: bytes to write and bytes charged,
+ * partial writes, slices that join, shared buffers, ring growth. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,27 +10,44 @@
 
 #include "server/outq.h"
 
+/* A shared buffer of cap bytes, filled with text as slices are taken. */
 static struct msg *
-mk(const char *s)
+arena(size_t cap)
 {
-    struct msg *m = msg_new(strlen(s));
+    struct msg *m = msg_new(cap);
 
-    memcpy(m->data, s, m->len);
+    m->len = 0;
     return m;
+}
+
+static struct slice
+put(struct msg *a, const char *text)
+{
+    struct slice s = {a, a->len, strlen(text)};
+
+    memcpy(a->data + a->len, text, s.len);
+    a->len += s.len;
+    return s;
 }
 
 static void
 test_push_and_consume(void **state)
 {
+    struct msg *a = arena(64);
+    struct slice s1 = put(a, "hello"), s2;
     struct outq q;
     struct iovec iov[8];
 
     (void)state;
     outq_init(&q);
     assert_true(outq_is_empty(&q));
-    outq_push(&q, mk("hello"));
-    outq_push(&q, mk("world!"));
+    outq_push(&q, &s1);
+    put(a, "-skipped-");                /* a message for someone else */
+    s2 = put(a, "world!");
+    outq_push(&q, &s2);
     assert_int_equal(q.bytes, 11);
+    assert_int_equal(q.charged, 5 + 9 + 6);     /* the gap is pinned too */
+    assert_int_equal(q.count, 2);
     assert_int_equal(outq_iov(&q, iov, 8, 1 << 20), 2);
     assert_int_equal(iov[0].iov_len, 5);
     assert_int_equal(iov[1].iov_len, 6);
@@ -39,54 +56,96 @@ test_push_and_consume(void **state)
     assert_int_equal(outq_iov(&q, iov, 8, 1 << 20), 2);
     assert_int_equal(iov[0].iov_len, 2);
     assert_memory_equal(iov[0].iov_base, "lo", 2);
-    outq_consume(&q, 2 + 6);
+    outq_consume(&q, 2);
+    assert_int_equal(q.charged, 9 + 6);
+    outq_consume(&q, 6);
     assert_true(outq_is_empty(&q));
     assert_int_equal(q.bytes, 0);
+    assert_int_equal(q.charged, 0);
+    assert_int_equal(a->refs, 1);
+    msg_unref(a);
+    outq_fini(&q);
+}
+
+static void
+test_contiguous_slices_join(void **state)
+{
+    struct msg *a = arena(64);
+    struct outq q;
+    struct iovec iov[8];
+    int i;
+
+    (void)state;
+    outq_init(&q);
+    for (i = 0; i < 10; i++) {
+        struct slice s = put(a, "abc");
+
+        outq_push(&q, &s);
+    }
+    assert_int_equal(q.count, 1);       /* one entry, one iovec */
+    assert_int_equal(a->refs, 2);
+    assert_int_equal(outq_iov(&q, iov, 8, 1 << 20), 1);
+    assert_int_equal(iov[0].iov_len, 30);
+    assert_int_equal(q.charged, 30);
+    outq_consume(&q, 30);
+    assert_int_equal(a->refs, 1);
+    msg_unref(a);
     outq_fini(&q);
 }
 
 static void
 test_budget_and_maxiov(void **state)
 {
+    struct msg *a = arena(64);
+    struct slice s[3];
     struct outq q;
     struct iovec iov[2];
+    int i;
 
     (void)state;
     outq_init(&q);
-    outq_push(&q, mk("aaaa"));
-    outq_push(&q, mk("bbbb"));
-    outq_push(&q, mk("cccc"));
+    for (i = 0; i < 3; i++) {
+        s[i] = put(a, "aaaa");
+        put(a, "-");                    /* keep them apart */
+        outq_push(&q, &s[i]);
+    }
     assert_int_equal(outq_iov(&q, iov, 2, 1 << 20), 2);
     assert_int_equal(outq_iov(&q, iov, 2, 6), 2);
     assert_int_equal(iov[0].iov_len + iov[1].iov_len, 6);
     assert_int_equal(outq_iov(&q, iov, 2, 3), 1);
     assert_int_equal(iov[0].iov_len, 3);
-    outq_fini(&q);
+    msg_unref(a);
+    outq_fini(&q);                      /* frees a (ASan/valgrind check) */
 }
 
 static void
-test_shared_message_refs(void **state)
+test_new_buffer_charges_rest_of_old(void **state)
 {
-    struct outq a, b;
-    struct msg *m = mk("shared");
+    struct msg *a = arena(32), *b = arena(32);
+    struct slice s1 = put(a, "mine"), s2;
+    struct outq q;
 
     (void)state;
-    outq_init(&a);
-    outq_init(&b);
-    outq_push(&a, msg_ref(m));
-    outq_push(&b, msg_ref(m));
-    assert_int_equal(m->refs, 3);
-    msg_unref(m);                       /* the broadcaster lets go */
-    outq_consume(&a, 6);
-    assert_int_equal(m->refs, 1);       /* b still holds it */
-    assert_memory_equal(m->data, "shared", 6);
-    outq_fini(&b);                      /* frees it (ASan/valgrind check) */
-    outq_fini(&a);
+    outq_init(&q);
+    outq_push(&q, &s1);
+    put(a, "others' long message");     /* a is complete now */
+    put(b, "xx");
+    s2 = put(b, "next");
+    assert_int_equal(outq_charge(&q, &s2), 20 + 2 + 4);
+    outq_push(&q, &s2);
+    assert_int_equal(q.charged, 4 + 20 + 2 + 4);
+    assert_int_equal(q.bytes, 8);
+    msg_unref(a);
+    msg_unref(b);
+    outq_consume(&q, 4);
+    assert_int_equal(q.charged, 2 + 4);  /* b's entry: its gap and itself */
+    outq_fini(&q);
 }
 
 static void
 test_grows_and_shrinks(void **state)
 {
+    struct msg *a = arena(4096);
     struct outq q;
     struct iovec iov[64];
     size_t i;
@@ -94,11 +153,19 @@ test_grows_and_shrinks(void **state)
     (void)state;
     outq_init(&q);
     outq_consume(&q, 0);
-    for (i = 0; i < 3; i++)
-        outq_push(&q, mk("x"));
+    for (i = 0; i < 3; i++) {
+        struct slice s = put(a, "x");
+
+        put(a, "-");
+        outq_push(&q, &s);
+    }
     outq_consume(&q, 2);                /* head moves: the ring wraps */
-    for (i = 0; i < 100; i++)
-        outq_push(&q, mk("yz"));
+    for (i = 0; i < 100; i++) {
+        struct slice s = put(a, "yz");
+
+        put(a, "-");
+        outq_push(&q, &s);
+    }
     assert_true(q.cap >= 101);
     assert_ptr_not_equal(q.ring, q.inline_ring);
     assert_int_equal(q.bytes, 1 + 200);
@@ -107,7 +174,9 @@ test_grows_and_shrinks(void **state)
     assert_memory_equal(iov[1].iov_base, "yz", 2);
     outq_consume(&q, 201);
     assert_true(outq_is_empty(&q));
+    assert_int_equal(q.charged, 0);
     assert_ptr_equal(q.ring, q.inline_ring);    /* memory given back */
+    msg_unref(a);
     outq_fini(&q);
 }
 
@@ -116,8 +185,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_push_and_consume),
+        cmocka_unit_test(test_contiguous_slices_join),
         cmocka_unit_test(test_budget_and_maxiov),
-        cmocka_unit_test(test_shared_message_refs),
+        cmocka_unit_test(test_new_buffer_charges_rest_of_old),
         cmocka_unit_test(test_grows_and_shrinks),
     };
 
