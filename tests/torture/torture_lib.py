@@ -466,11 +466,13 @@ class Reader:
         self.data = bytearray()
         self.closed = False
         self.cond = threading.Condition()
+        # Blocking from now on, set here and not in the thread: changing
+        # the mode while another thread is in sendall() breaks that call.
+        sock.settimeout(None)
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
 
     def _run(self):
-        self.sock.settimeout(None)
         while True:
             try:
                 chunk = self.sock.recv(1 << 20)
