@@ -4,6 +4,7 @@ line by line, byte for byte."""
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 
 import pytest
@@ -101,6 +102,26 @@ def test_maxfd_is_the_highest_descriptor_in_the_sets():
         d = join(srv, trace, lfd + 2)   # the lowest free number again
         a.close()
         d.close()
+
+
+def test_a_failed_read_is_skipped():
+    """A reset makes the read fail: the server skips it (a line on stderr)
+    and goes on; the next read sees the close, which removes the client."""
+    srv, lfd = start()
+    with srv:
+        trace = waiting(lfd)
+        a = join(srv, trace, lfd + 1)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        a.close()                       # RST, not FIN
+        trace += [f"Descriptor {lfd + 1} is readable"] + waiting(lfd + 1)
+        trace += [f"Descriptor {lfd + 1} is readable",
+                  f"Connection closed for sd {lfd + 1}",
+                  f"removing connection with sd {lfd + 1} "]
+        trace += waiting(lfd)
+        expect(srv, trace)
+        srv.err.wait_for(f"read from sd {lfd + 1}: Connection reset by peer")
+        assert stop_all_read(srv, signal.SIGINT) == 0
 
 
 def test_messages_go_to_everyone_but_the_sender():
