@@ -393,10 +393,11 @@ class Guard:
     descriptor count is back at the baseline at the end."""
 
     def __init__(self, srv, rss_slack_kib=4096, canary=True, packet_mode=False,
-                 fds=True, probe=True):
+                 fds=True, probe=True, latency=True):
         self.srv = srv
         self.rss_slack = None if VALGRIND else rss_slack_kib
         self.want_canary = canary
+        self.latency = latency      # False: the attack pauses the server
         self.packet = packet_mode
         self.check_fds = fds
         self.probe = probe
@@ -431,7 +432,8 @@ class Guard:
         srv = self.srv
         assert srv.alive(), f"server died\n{srv.err.text()[-3000:]}"
         if self.canary:
-            self.summary["canary"] = self.canary.check(self.start, self.end)
+            self.summary["canary"] = self.canary.check(
+                self.start, self.end if self.latency else self.start)
         self.summary["rss_kib"] = (self.base_rss, peak)
         if self.rss_slack is not None:
             assert peak <= self.base_rss + self.rss_slack, (
