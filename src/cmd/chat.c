@@ -4,13 +4,13 @@
 #include <string.h>
 
 #include "client/chat.h"
+#include "util/log.h"
 
 #define CHAT_VERSION "0.1.0"
 
-static void
-usage(FILE *f)
-{
-    fprintf(f,
+#define usage_error(...) log_usage_error(usage_text, __VA_ARGS__)
+
+static const char usage_text[] =
 "usage: chat [--backend poll|select] [ADDR]\n"
 "       chat --packet --nick NAME [--quiet-acks] [ADDR]\n"
 "\n"
@@ -24,8 +24,7 @@ usage(FILE *f)
 "      --packet        speak the packet profile's framing\n"
 "  -n, --nick NAME     packet: the nickname to register (1-32 bytes)\n"
 "  -q, --quiet-acks    packet: do not print 'ok' acknowledgements\n"
-"  -h, --help, --version\n");
-}
+"  -h, --help, --version\n";
 
 int
 main(int argc, char **argv)
@@ -43,52 +42,37 @@ main(int argc, char **argv)
     char err[ERR_LEN];
     int opt;
 
+    log_set_program("chat");
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":b:n:qh", opts, NULL)) != -1) {
         switch (opt) {
         case 'b':
-            if (strcmp(optarg, "poll") != 0 && strcmp(optarg, "select") != 0) {
-                fprintf(stderr, "chat: bad --backend '%s' (expected poll or "
-                        "select)\n", optarg);
-                usage(stderr);
-                return 2;
-            }
+            if (strcmp(optarg, "poll") != 0 && strcmp(optarg, "select") != 0)
+                return usage_error("bad --backend '%s' (expected poll or "
+                                   "select)", optarg);
             cfg.use_select = strcmp(optarg, "select") == 0;
             break;
         case 'P': cfg.packet = 1; break;
         case 'n': cfg.nick = optarg; break;
         case 'q': cfg.quiet_acks = 1; break;
-        case 'h': usage(stdout); return 0;
+        case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("chat %s\n", CHAT_VERSION); return 0;
         case ':':
-            fprintf(stderr, "chat: option '%s' needs a value\n",
-                    argv[optind - 1]);
-            usage(stderr);
-            return 2;
+            return usage_error("option '%s' needs a value",
+                               argv[optind - 1]);
         default:
-            fprintf(stderr, "chat: unknown option '%s'\n", argv[optind - 1]);
-            usage(stderr);
-            return 2;
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind + 1 < argc) {
-        fprintf(stderr, "chat: unexpected argument '%s'\n", argv[optind + 1]);
-        usage(stderr);
-        return 2;
-    }
+    if (optind + 1 < argc)
+        return usage_error("unexpected argument '%s'", argv[optind + 1]);
     cfg.addr = optind < argc ? argv[optind]
                : cfg.packet ? "unix:/tmp/soquette" : "127.0.0.1:3100";
     if (cfg.packet && (cfg.nick == NULL || cfg.nick[0] == '\0' ||
-                       strlen(cfg.nick) > 32)) {
-        fprintf(stderr, "chat: --packet needs --nick NAME (1-32 bytes)\n");
-        usage(stderr);
-        return 2;
-    }
-    if (!cfg.packet && (cfg.nick != NULL || cfg.quiet_acks)) {
-        fprintf(stderr, "chat: --nick and --quiet-acks go with --packet\n");
-        usage(stderr);
-        return 2;
-    }
+                       strlen(cfg.nick) > 32))
+        return usage_error("--packet needs --nick NAME (1-32 bytes)");
+    if (!cfg.packet && (cfg.nick != NULL || cfg.quiet_acks))
+        return usage_error("--nick and --quiet-acks go with --packet");
     if (chat_run(&cfg, err) != 0) {
         fprintf(stderr, "chat: %s\n", err);
         return 1;

@@ -59,23 +59,7 @@ static const char usage_text[] =
     "  -V, --version         show the version and exit\n"
     "ADDR is PORT, HOST:PORT, [IPV6]:PORT or unix:PATH.\n";
 
-static int
-usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-/* One line of reason, then the usage, on stderr; returns the exit code. */
-static int
-usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("chatbench: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fputs(usage_text, stderr);
-    return 2;
-}
+#define usage_error(...) log_usage_error(usage_text, __VA_ARGS__)
 
 /* A number of seconds (decimals allowed) in [0, max].  Returns 0 or -1. */
 static int

@@ -31,23 +31,7 @@ static const char usage_text[] =
     "  -h, --help            show this and exit\n"
     "  -V, --version         show the version and exit\n";
 
-static int
-usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-/* One line of reason, then the usage, on stderr; returns the exit code. */
-static int
-usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("echod: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fputs(usage_text, stderr);
-    return 2;
-}
+#define usage_error(...) log_usage_error(usage_text, __VA_ARGS__)
 
 /* Turn argv into cfg.  Returns -1 to go on, or the exit code: 0 after
  * --help or --version, 2 after a usage error (already printed). */

@@ -193,6 +193,19 @@ log_warnx(const char *fmt, ...)
     errno = saved;
 }
 
+int
+log_usage_error(const char *usage_text, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(STDERR_FILENO, program, NULL, fmt, ap);
+    va_end(ap);
+    log_flush();
+    write_all(STDERR_FILENO, usage_text, strlen(usage_text));
+    return 2;
+}
+
 void
 log_data(const void *buf, size_t len)
 {

@@ -33,6 +33,10 @@ void log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* One stderr line "prog: text", no errno. */
 void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* A usage error: "prog: reason" then usage_text on stderr.  Returns 2, the
+ * exit code of a usage error in every chatd binary. */
+int log_usage_error(const char *usage_text, const char *fmt, ...)
+    PRINTF_LIKE(2, 3);
 /* Raw bytes to stdout, unchanged (sink and echo profiles). */
 void log_data(const void *buf, size_t len);
 /* End the data line log_data() left open, if any. */
