@@ -332,6 +332,29 @@ loop_trace_wait(struct loop *l, loop_hook_fn *fn, void *arg)
     l->trace_wait_arg = arg;
 }
 
+/* A wait that finds descriptors ready returns them without delivering a
+ * pending signal (the kernel interrupts only a wait with nothing to
+ * report), so under sustained load a SIGTERM would stay pending for ever.
+ * After a wait that returned events, look for one of ours pending, at most
+ * once per millisecond, and let it in: unblocking runs the handler. */
+static void
+let_signals_in(struct loop *l)
+{
+    sigset_t set, old;
+    int s;
+
+    if (l->now_ms == l->sigcheck_ms || sigpending(&set) == -1)
+        return;
+    l->sigcheck_ms = l->now_ms;
+    for (s = 1; s < NSIG; s++)
+        if (sigismember(&set, s) == 1 && sigismember(&l->waitmask, s) == 0)
+            break;
+    if (s == NSIG)
+        return;
+    sigprocmask(SIG_SETMASK, &l->waitmask, &old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static void
 take_signals(struct loop *l)
 {
@@ -387,6 +410,8 @@ loop_run(struct loop *l)
                 return -1;
             n = 0;
         }
+        if (n > 0)
+            let_signals_in(l);
         take_signals(l);
         dispatch(l, n);
         run_timers(l);

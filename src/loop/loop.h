@@ -65,6 +65,7 @@ struct loop {
     struct loop_timer **heap;       /* min-heap on when_ms, owned array */
     size_t             nheap, heap_cap;
     uint64_t           now_ms;      /* cached at each wake-up */
+    uint64_t           sigcheck_ms; /* when a busy pass last looked */
     int                stop;
     sigset_t           waitmask;    /* the mask while waiting */
     loop_hook_fn      *before_wait; /* once per pass, before sleeping */

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -85,6 +86,51 @@ def test_sigterm_under_full_load(backend, tmp_path):
         tx.kill()
     finally:
         srv.kill()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigterm_while_every_wait_finds_work(backend):
+    """Four clients flood without pause, so every wait of the loop finds a
+    descriptor ready at once.  A kernel wait that has events to return
+    does not deliver a pending signal, so a loop that takes signals only
+    from an interrupted wait would never see this SIGTERM: it must still
+    exit 0 within 2 s."""
+    srv = TServer(["--backend", backend, "--framing", "raw",
+                   "--route", "none"])
+    stop = threading.Event()
+
+    def flood():
+        s = dial(srv)
+        chunk = b"z" * (1 << 20)
+        try:
+            while not stop.is_set():
+                s.sendall(chunk)
+        except OSError:
+            pass
+        s.close()
+
+    threads = [threading.Thread(target=flood, daemon=True) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        cpu = srv.cpu()
+        time.sleep(0.5)
+        assert srv.cpu() - cpu > 0.1, "the server is not busy: no test"
+        t0 = time.monotonic()
+        srv.p.send_signal(signal.SIGTERM)
+        try:
+            rc = srv.p.wait(10 * SLOW)
+        except subprocess.TimeoutExpired:
+            rc = None
+        took = time.monotonic() - t0
+        assert rc == 0 and took < 2.0 * SLOW, \
+            f"exit status {rc} after {took:.2f}s under a flood"
+    finally:
+        stop.set()
+        srv.kill()
+        for t in threads:
+            t.join(10)
 
 
 def test_stale_socket_file_and_a_live_server(tmp_path):
