@@ -145,7 +145,7 @@ def test_binary_garbage_into_every_profile(profile, backend, tmp_path):
     if profile != "select-chat":
         args += ["--backend", backend]
     log_quiet = profile not in ("sink", "sink-seq")
-    if profile in ("echo", "relay", "sink", "sink-seq"):
+    if profile in ("echo", "relay", "sink", "sink-seq", "select-chat"):
         args += ["--queue-limit", "64M"]    # what we check is the bytes
     with TServer(args, listen=listen, log_quiet=log_quiet) as srv, \
             Guard(srv, rss_slack_kib=None if profile in ("echo", "relay")
