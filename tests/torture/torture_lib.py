@@ -491,7 +491,9 @@ class Reader:
     def __len__(self):
         return len(self.data)
 
-    def wait(self, pred, timeout=10.0, what="data"):
+    def wait(self, pred, timeout=10.0, what="data", copy=True):
+        """Returns a copy of the data (copy=False: nothing, which is what a
+        loop that waits often wants: copying is linear in the data)."""
         deadline = time.monotonic() + timeout * SLOW
         with self.cond:
             while not pred(self.data):
@@ -502,7 +504,7 @@ class Reader:
                         f"for {what}; {len(self.data)} bytes, ending "
                         f"{bytes(self.data[-200:])!r}")
                 self.cond.wait(min(left, 0.5))
-            return bytes(self.data)
+            return bytes(self.data) if copy else None
 
     def wait_closed(self, timeout=10.0):
         deadline = time.monotonic() + timeout * SLOW
@@ -525,7 +527,7 @@ def paced_send(sock, data, readers, ratio=1.0, ahead=256 << 10, chunk=1 << 16,
         sent = i
         for r in readers:
             r.wait(lambda d: len(d) >= sent * ratio - ahead, timeout=timeout,
-                   what="the reader to catch up")
+                   what="the reader to catch up", copy=False)
         sock.sendall(data[i:i + chunk])
 
 
