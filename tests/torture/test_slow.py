@@ -5,12 +5,14 @@ A stalled reader with a 4 KiB receive buffer while 100 MB is published; a
 slow-but-alive reader; burst, drain, wait, burst again; one stalled reader
 among 1,000; the order of 20 senders x 200 receivers x 500 messages.
 (reliability.md section 4, B11-B16.)"""
+import os
 import re
 import time
 
 import pytest
 
-from torture_lib import (BACKENDS, SIZE, Agent, Guard, Reader, TServer, dial,
+from torture_lib import (BACKENDS, SHIM, SIZE, Agent, Guard, Reader, TServer,
+                         dial,
                          hangup, paced_send, slow_socket, wait_until)
 
 NUM = re.compile(rb"@(\d+):(\d+):")
@@ -240,3 +242,29 @@ def test_ordering_many_senders_many_receivers(backend):
         assert not got["errors"], got["errors"][:5]
         assert got["incomplete"] == 0
         assert got["received"] == r * s * c
+
+
+@pytest.mark.skipif(not os.path.exists(SHIM), reason="no build/faultshim.so")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ordering_under_injected_faults(backend, tmp_path):
+    """The ordering case again with every socket call of the server liable
+    to a short count, EINTR or EAGAIN (tests/shim/faultshim.c)."""
+    s, r, c = 5, 50, SIZE(200, 500)
+    stats = tmp_path / "faults"
+    env = {"LD_PRELOAD": SHIM, "FAULTSHIM_SEED": "3", "FAULTSHIM_RATE": "0.2",
+           "FAULTSHIM_STATS": str(stats),
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")
+           + ":verify_asan_link_order=0"}
+    with TServer(["--backend", backend], env=env) as srv, \
+            Guard(srv, rss_slack_kib=16384):
+        base = srv.nfds()
+        rx = Agent("receivers", srv.addr, r, "--senders", s, "--count", c)
+        wait_accepted(srv, base + r)
+        tx = Agent("senders", srv.addr, s, "--count", c, "--size", 300)
+        tx.go()
+        sent = tx.result(timeout=150)
+        got = rx.result(timeout=150)
+        assert not sent["errors"] and not got["errors"], (sent, got)
+        assert got["incomplete"] == 0 and got["received"] == r * s * c
+    counts = dict(kv.split("=") for kv in stats.read_text().split())
+    assert int(counts["short"]) > 0 and int(counts["eagain"]) > 0, counts
