@@ -522,16 +522,21 @@ class Reader:
 
 
 def paced_send(sock, data, readers, ratio=1.0, ahead=256 << 10, chunk=1 << 16,
-               timeout=60.0):
+               timeout=60.0, rate=40 << 20):
     """Send data in chunks, never more than `ahead` bytes before what every
-    reader has received (expected: ratio times what was sent).  Keeps a
-    test's own readers from falling a whole queue limit behind the server
+    reader has received (expected: ratio times what was sent), and at most
+    `rate` bytes a second.  Keeps the test's own readers, and the canary
+    in its process, from falling a whole queue limit behind the server
     (which would rightly cut them off) on a busy machine."""
+    t0 = time.monotonic()
     for i in range(0, len(data), chunk):
         sent = i
         for r in readers:
             r.wait(lambda d: len(d) >= sent * ratio - ahead, timeout=timeout,
                    what="the reader to catch up", copy=False)
+        early = t0 + i / rate - time.monotonic()
+        if early > 0:
+            time.sleep(early)
         sock.sendall(data[i:i + chunk])
 
 
