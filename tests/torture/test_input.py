@@ -5,12 +5,14 @@ random binary with NUL bytes, lone CRs and escape sequences into every
 profile.  (reliability.md section 4, A1-A4.)"""
 import os
 import random
+import socket
 import time
 
 import pytest
 
 from torture_lib import (BACKENDS, SIZE, Guard, Reader, TServer, dial, hangup,
-                         line_model, packet, paced_send, read_packets, sendall_bg,
+                         line_model, packet, paced_send, read_packets, recv_until,
+                         rst_close, sendall_bg,
                          strip_noise)
 
 
@@ -200,3 +202,34 @@ def test_binary_garbage_into_every_profile(profile, backend, tmp_path):
         hangup(s)
         if other is not None:
             hangup(other.sock)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_echo_firehose_then_vanish(backend):
+    """`nc < /dev/zero` against the echo profile, never reading, then gone
+    with a reset: what does not fit its 2 MiB buffer is dropped with a
+    warning at most once a second, the memory stays bounded, and the next
+    client is echoed correctly."""
+    secs = SIZE(2, 5)
+    with TServer(["--profile", "echo", "--backend", backend]) as srv, \
+            Guard(srv, rss_slack_kib=2048 + 2048, canary=False,
+                  probe=False) as g:
+        s = dial(srv)
+        stop = time.monotonic() + secs
+        zeros = b"\0" * (1 << 16)
+        s.settimeout(0.5)
+        while time.monotonic() < stop:
+            try:
+                s.send(zeros)
+            except socket.timeout:
+                pass
+        rst_close(s)
+        g.attack_over()
+        warnings = srv.err.count(r"output queue full")
+        assert 1 <= warnings <= secs + 2, warnings
+        t = dial(srv)
+        data = os.urandom(100000)
+        t.sendall(data)
+        got = recv_until(t, lambda d: len(d) >= len(data), timeout=10)
+        assert got == data
+        t.close()
