@@ -51,6 +51,9 @@ def main():
         full = rss_kib(srv.pid)
         print(f"RSS: {base} KiB empty, {full} KiB with 1,000 idle clients "
               f"({(full - base) * 1024 / 1000:.0f} bytes per client)")
+        for s in idle:
+            s.close()           # a 2-client chat: nobody else in the room
+        time.sleep(0.5)
         x = socket.create_connection(("127.0.0.1", port))
         y = socket.create_connection(("127.0.0.1", port))
         x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -72,8 +75,8 @@ def main():
         print(f"send to receipt, 2 clients, 1,000 messages: median "
               f"{statistics.median(lat):.1f} us, p99 {lat[989]:.1f} us "
               f"(Python client on loopback)")
-        for s in idle + [x, y]:
-            s.close()
+        x.close()
+        y.close()
     finally:
         srv.terminate()
         srv.wait(5)
