@@ -32,11 +32,9 @@
  * is reaped, and reaping removes it. */
 static pid_t *kids;
 static size_t nkids, kids_cap;
-static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t nabnormal;     /* children killed by a signal */
 static volatile sig_atomic_t last_bad_pid, last_bad_sig;
 /* In a child: the client socket, for the SIGTERM handler. */
-static volatile sig_atomic_t child_fd = -1;
 
 static void
 forget(pid_t pid)
@@ -66,26 +64,6 @@ on_sigchld(int signo)
             last_bad_sig = WTERMSIG(st);
         }
     }
-    errno = saved;
-}
-
-static void
-on_stop(int signo)
-{
-    (void)signo;
-    got_stop = 1;
-}
-
-/* In a child: wake the blocked read or write so the child ends now. */
-static void
-child_on_stop(int signo)
-{
-    int saved = errno;
-
-    (void)signo;
-    worker_stop();
-    if (child_fd != -1)
-        (void)shutdown(child_fd, SHUT_RDWR);
     errno = saved;
 }
 
@@ -123,15 +101,15 @@ child(const struct echo_env *e, int fd, const char *peer,
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     (void)sigaction(SIGCHLD, &dfl, NULL);
-    child_fd = fd;
-    if (worker_handle(SIGTERM, child_on_stop) == -1 ||
-        worker_handle(SIGINT, child_on_stop) == -1 ||
+    worker_serving_fd = fd;
+    if (worker_handle(SIGTERM, worker_on_stop_serving) == -1 ||
+        worker_handle(SIGINT, worker_on_stop_serving) == -1 ||
         sigprocmask(SIG_SETMASK, waitmask, NULL) == -1) {
         log_warn("pid %ld: cannot set up signals", (long)getpid());
         exit(1);
     }
     worker_echo(&c);
-    child_fd = -1;              /* before close: the handler may run */
+    worker_serving_fd = -1;     /* before close: the handler may run */
     close(fd);
     worker_report();
     worker_fini();
@@ -173,8 +151,8 @@ fork_serve(const struct echo_env *e, char err[ERR_LEN])
     sigaddset(&block, SIGINT);
     if (sigprocmask(SIG_BLOCK, &block, &waitmask) == -1 ||
         worker_init() == -1 || worker_handle(SIGCHLD, on_sigchld) == -1 ||
-        worker_handle(SIGTERM, on_stop) == -1 ||
-        worker_handle(SIGINT, on_stop) == -1) {
+        worker_handle(SIGTERM, worker_on_stop) == -1 ||
+        worker_handle(SIGINT, worker_on_stop) == -1) {
         errf(err, "cannot set up signals: %s", strerror(errno));
         return -1;
     }
@@ -182,7 +160,7 @@ fork_serve(const struct echo_env *e, char err[ERR_LEN])
     sigdelset(&waitmask, SIGTERM);
     sigdelset(&waitmask, SIGINT);
     echo_ready(e);
-    while (!got_stop) {
+    while (!worker_got_stop) {
         int fd, r = worker_wait_readable(e->lfd, &waitmask);
 
         report_abnormal();

@@ -44,9 +44,7 @@ struct slot {
 static struct slot *slots;
 static size_t nslots;
 static pid_t *pids;             /* scratch for worker_stop_children */
-static volatile sig_atomic_t got_stop;
 /* In a worker: the client being served, for the SIGTERM handler. */
-static volatile sig_atomic_t serving_fd = -1;
 
 static void
 on_sigchld(int signo)
@@ -66,25 +64,6 @@ on_sigchld(int signo)
             }
         }
     }
-    errno = saved;
-}
-
-static void
-on_stop(int signo)
-{
-    (void)signo;
-    got_stop = 1;
-}
-
-static void
-worker_on_stop(int signo)
-{
-    int saved = errno;
-
-    (void)signo;
-    worker_stop();
-    if (serving_fd != -1)
-        (void)shutdown(serving_fd, SHUT_RDWR);
     errno = saved;
 }
 
@@ -110,8 +89,8 @@ run_worker(const struct echo_env *e, const sigset_t *block,
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     (void)sigaction(SIGCHLD, &dfl, NULL);
-    if (worker_handle(SIGTERM, worker_on_stop) == -1 ||
-        worker_handle(SIGINT, worker_on_stop) == -1) {
+    if (worker_handle(SIGTERM, worker_on_stop_serving) == -1 ||
+        worker_handle(SIGINT, worker_on_stop_serving) == -1) {
         log_warn("pid %ld: cannot set up signals", (long)getpid());
         exit(1);
     }
@@ -128,11 +107,11 @@ run_worker(const struct echo_env *e, const sigset_t *block,
         c.fd = worker_accept(e->lfd, c.peer, sizeof(c.peer));
         if (c.fd == -1)
             continue;           /* another worker took it */
-        serving_fd = c.fd;
+        worker_serving_fd = c.fd;
         (void)sigprocmask(SIG_SETMASK, waitmask, NULL);
         worker_echo(&c);
         (void)sigprocmask(SIG_BLOCK, block, NULL);
-        serving_fd = -1;
+        worker_serving_fd = -1;
         close(c.fd);
     }
     close(e->lfd);
@@ -225,7 +204,7 @@ supervise(const struct echo_env *e, const sigset_t *block,
 {
     long next = -1;
 
-    while (!got_stop) {
+    while (!worker_got_stop) {
         struct timespec ts, *tp = NULL;
 
         if (next >= 0) {
@@ -234,7 +213,7 @@ supervise(const struct echo_env *e, const sigset_t *block,
             tp = &ts;
         }
         (void)pselect(0, NULL, NULL, NULL, tp, waitmask);
-        if (!got_stop)
+        if (!worker_got_stop)
             next = replace_dead(e, block, waitmask);
     }
 }
@@ -275,8 +254,8 @@ prefork_serve(const struct echo_env *e, char err[ERR_LEN])
     sigaddset(&parent_block, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &parent_block, &waitmask) == -1 ||
         worker_init() == -1 || worker_handle(SIGCHLD, on_sigchld) == -1 ||
-        worker_handle(SIGTERM, on_stop) == -1 ||
-        worker_handle(SIGINT, on_stop) == -1) {
+        worker_handle(SIGTERM, worker_on_stop) == -1 ||
+        worker_handle(SIGINT, worker_on_stop) == -1) {
         errf(err, "cannot set up signals: %s", strerror(errno));
         return -1;
     }

@@ -37,14 +37,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t  all_gone = PTHREAD_COND_INITIALIZER;
 static struct tconn   *live;
 static size_t          nthreads;
-static volatile sig_atomic_t got_stop;
-
-static void
-on_stop(int signo)
-{
-    (void)signo;
-    got_stop = 1;
-}
 
 /* With lock held. */
 static void
@@ -144,8 +136,8 @@ thread_serve(const struct echo_env *e, char err[ERR_LEN])
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     if (sigprocmask(SIG_BLOCK, &block, &waitmask) == -1 ||
-        worker_init() == -1 || worker_handle(SIGTERM, on_stop) == -1 ||
-        worker_handle(SIGINT, on_stop) == -1) {
+        worker_init() == -1 || worker_handle(SIGTERM, worker_on_stop) == -1 ||
+        worker_handle(SIGINT, worker_on_stop) == -1) {
         errf(err, "cannot set up signals: %s", strerror(errno));
         return -1;
     }
@@ -158,7 +150,7 @@ thread_serve(const struct echo_env *e, char err[ERR_LEN])
         return -1;
     }
     echo_ready(e);
-    while (!got_stop) {
+    while (!worker_got_stop) {
         int fd, r = worker_wait_readable(e->lfd, &waitmask);
 
         if (r == -1) {

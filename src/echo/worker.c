@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -291,4 +292,26 @@ worker_stop_children(pid_t *pids, size_t n, unsigned wait_ms)
             ;
         pids[i] = 0;
     }
+}
+
+volatile sig_atomic_t worker_got_stop;
+volatile sig_atomic_t worker_serving_fd = -1;
+
+void
+worker_on_stop(int signo)
+{
+    (void)signo;
+    worker_got_stop = 1;
+}
+
+void
+worker_on_stop_serving(int signo)
+{
+    int saved = errno;
+
+    (void)signo;
+    worker_stop();
+    if (worker_serving_fd != -1)
+        (void)shutdown(worker_serving_fd, SHUT_RDWR);
+    errno = saved;
 }

@@ -47,6 +47,17 @@ int worker_handle(int signo, void (*fn)(int));
 void worker_stop(void);
 int  worker_is_stopping(void);
 
+/* Set by worker_on_stop(), the SIGINT/SIGTERM handler of a process that
+ * accepts: finish the loop and stop. */
+extern volatile sig_atomic_t worker_got_stop;
+void worker_on_stop(int signo);
+
+/* The client a forked process is serving, or -1.  worker_on_stop_serving(),
+ * its SIGINT/SIGTERM handler, marks the process as stopping and shuts that
+ * client down, so a blocked read or write returns and the process ends. */
+extern volatile sig_atomic_t worker_serving_fd;
+void worker_on_stop_serving(int signo);
+
 /* Wait until fd is readable or a signal not blocked in waitmask arrives;
  * the mask is swapped in atomically (pselect), so a signal that came just
  * before the wait is not lost.  Returns 1 (readable), 0 (a signal
