@@ -20,7 +20,7 @@ FUZZ_SAN      := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
                  -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 FUZZ_SRC      := $(wildcard src/proto/*.c) src/net/addr.c $(wildcard src/util/*.c)
-FUZZ_HDR      := $(wildcard src/proto/*.h src/net/*.h src/util/*.h)
+FUZZ_HDR      := $(wildcard src/proto/*.h src/net/*.h src/util/*.h) tests/fuzz/fuzz_util.h
 FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGETS))
 # Per-target libFuzzer options.  The line harness's max is at most 128, so
 # longer inputs add time, not cases.

@@ -11,7 +11,6 @@
  * output is NUL-terminated, fits the buffer it was given, and an IP
  * address reads back through addr_parse(). */
 #include <arpa/inet.h>
-#include <sanitizer/allocator_interface.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,34 +18,7 @@
 
 #include "net/addr.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do { if (!(c)) broken(#c, __LINE__); } while (0)
-
-static int    counting;
-static size_t allocs;
-
-static void
-broken(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_addr.c:%d: invariant broken: %s\n", line, what);
-    abort();
-}
-
-static void
-on_malloc(const volatile void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-    if (counting)
-        allocs++;
-}
-
-static void
-on_free(const volatile void *p)
-{
-    (void)p;
-}
+#include "fuzz_util.h"
 
 static int
 parse(const char *s, enum addr_use use, struct addr *a, char *err)
@@ -179,14 +151,11 @@ check_format(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int hooked;
     char err[ERR_LEN];
     struct addr a;
     char *s;
 
-    if (!hooked)
-        hooked = __sanitizer_install_malloc_and_free_hooks(on_malloc,
-                                                           on_free) > 0;
+    fuzz_hook_allocs();
     s = malloc(size + 1);               /* exact size: overreads show */
     CHECK(s != NULL);
     memcpy(s, data, size);

@@ -14,7 +14,6 @@
  *     messages, and the pending buffer never needs more than max + 1 bytes;
  *   - the parsers allocate nothing and never read past their input (the
  *     unused tail of the pending buffer is poisoned for ASan). */
-#include <sanitizer/allocator_interface.h>
 #include <sanitizer/asan_interface.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,9 +22,7 @@
 
 #include "proto/frame.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do { if (!(c)) broken(#c, __LINE__); } while (0)
+#include "fuzz_util.h"
 
 typedef enum frame_status next_fn(const char *buf, size_t len, size_t max,
                                   struct frame *out, size_t *used);
@@ -37,31 +34,6 @@ struct msgs {
     size_t *len;        /* capacity n: each message consumes >= 1 byte */
     char   *bytes;      /* capacity n */
 };
-
-static int    counting;
-static size_t allocs;
-
-static void
-broken(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_line.c:%d: invariant broken: %s\n", line, what);
-    abort();
-}
-
-static void
-on_malloc(const volatile void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-    if (counting)
-        allocs++;
-}
-
-static void
-on_free(const volatile void *p)
-{
-    (void)p;
-}
 
 static enum frame_status
 call(next_fn *next, const char *buf, size_t len, size_t max,
@@ -189,16 +161,13 @@ parse_fed(int crlf, const char *in, size_t n, size_t max, size_t split,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int hooked;
     struct msgs whole, fed;
     const char *in = (const char *)data + 1;
     size_t n, max, k, step;
     char *pend;
     int crlf;
 
-    if (!hooked)
-        hooked = __sanitizer_install_malloc_and_free_hooks(on_malloc,
-                                                           on_free) > 0;
+    fuzz_hook_allocs();
     if (size < 1)
         return 0;
     crlf = data[0] & 1;

@@ -15,7 +15,6 @@
  *     is complete;
  *   - packet_next allocates nothing and never reads past its input (the
  *     unused tail of the pending buffer is poisoned for ASan). */
-#include <sanitizer/allocator_interface.h>
 #include <sanitizer/asan_interface.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,9 +23,7 @@
 
 #include "proto/frame.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do { if (!(c)) broken(#c, __LINE__); } while (0)
+#include "fuzz_util.h"
 
 static const size_t maxes[] = {
     0, 1, 2, 5, 16, 64, 255, 4096, 65536, SIZE_MAX - 12, SIZE_MAX,
@@ -44,31 +41,6 @@ struct run {
     size_t  end;        /* stream offset where the unparsed rest begins */
     size_t  bad_seen;   /* bytes fed when the refusal came (fed runs) */
 };
-
-static int    counting;
-static size_t allocs;
-
-static void
-broken(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_packet.c:%d: invariant broken: %s\n", line, what);
-    abort();
-}
-
-static void
-on_malloc(const volatile void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-    if (counting)
-        allocs++;
-}
-
-static void
-on_free(const volatile void *p)
-{
-    (void)p;
-}
 
 static enum frame_status
 call(const char *buf, size_t len, size_t max, struct frame *f, size_t *used)
@@ -232,15 +204,12 @@ run_fini(struct run *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int hooked;
     const char *in = (const char *)data + 1;
     struct run whole, fed;
     size_t n, max, k, step;
     char *pend;
 
-    if (!hooked)
-        hooked = __sanitizer_install_malloc_and_free_hooks(on_malloc,
-                                                           on_free) > 0;
+    fuzz_hook_allocs();
     if (size < 1)
         return 0;
     max = maxes[data[0] % (sizeof(maxes) / sizeof(maxes[0]))];
