@@ -141,24 +141,12 @@ int
 fork_serve(const struct echo_env *e, char err[ERR_LEN])
 {
     char peer[ADDR_TEXT_LEN];
-    sigset_t block, waitmask;
+    sigset_t waitmask;
     unsigned long naccepted = 0;
     int rc = 0;
 
-    sigemptyset(&block);
-    sigaddset(&block, SIGCHLD);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &block, &waitmask) == -1 ||
-        worker_init() == -1 || worker_handle(SIGCHLD, on_sigchld) == -1 ||
-        worker_handle(SIGTERM, worker_on_stop) == -1 ||
-        worker_handle(SIGINT, worker_on_stop) == -1) {
-        errf(err, "cannot set up signals: %s", strerror(errno));
+    if (worker_setup_parent(on_sigchld, &waitmask, err) == -1)
         return -1;
-    }
-    sigdelset(&waitmask, SIGCHLD);
-    sigdelset(&waitmask, SIGTERM);
-    sigdelset(&waitmask, SIGINT);
     echo_ready(e);
     while (!worker_got_stop) {
         int fd, r = worker_wait_readable(e->lfd, &waitmask);

@@ -243,25 +243,15 @@ stop_all(void)
 int
 prefork_serve(const struct echo_env *e, char err[ERR_LEN])
 {
-    sigset_t block, parent_block, waitmask;
+    sigset_t block, waitmask;
     int rc = 0;
     size_t i;
 
     sigemptyset(&block);                /* a worker's: stop requests */
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
-    parent_block = block;
-    sigaddset(&parent_block, SIGCHLD);
-    if (sigprocmask(SIG_BLOCK, &parent_block, &waitmask) == -1 ||
-        worker_init() == -1 || worker_handle(SIGCHLD, on_sigchld) == -1 ||
-        worker_handle(SIGTERM, worker_on_stop) == -1 ||
-        worker_handle(SIGINT, worker_on_stop) == -1) {
-        errf(err, "cannot set up signals: %s", strerror(errno));
+    if (worker_setup_parent(on_sigchld, &waitmask, err) == -1)
         return -1;
-    }
-    sigdelset(&waitmask, SIGCHLD);
-    sigdelset(&waitmask, SIGTERM);
-    sigdelset(&waitmask, SIGINT);
     nslots = e->cfg->workers > 0 ? (size_t)e->cfg->workers
                                  : default_workers();
     slots = xcalloc(nslots, sizeof(*slots));

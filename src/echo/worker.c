@@ -315,3 +315,26 @@ worker_on_stop_serving(int signo)
         (void)shutdown(worker_serving_fd, SHUT_RDWR);
     errno = saved;
 }
+
+int
+worker_setup_parent(void (*on_chld)(int), sigset_t *waitmask,
+                    char err[ERR_LEN])
+{
+    static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT};
+    sigset_t block;
+    size_t i;
+
+    sigemptyset(&block);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&block, sigs[i]);
+    if (sigprocmask(SIG_BLOCK, &block, waitmask) == -1 ||
+        worker_init() == -1 || worker_handle(SIGCHLD, on_chld) == -1 ||
+        worker_handle(SIGTERM, worker_on_stop) == -1 ||
+        worker_handle(SIGINT, worker_on_stop) == -1) {
+        errf(err, "cannot set up signals: %s", strerror(errno));
+        return -1;
+    }
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigdelset(waitmask, sigs[i]);
+    return 0;
+}

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "net/addr.h"
+#include "util/err.h"
 
 #define WORKER_WHO_LEN 32
 
@@ -51,6 +52,13 @@ int  worker_is_stopping(void);
  * accepts: finish the loop and stop. */
 extern volatile sig_atomic_t worker_got_stop;
 void worker_on_stop(int signo);
+
+/* Set up a parent that forks workers (fork, prefork): SIGCHLD, SIGTERM and
+ * SIGINT blocked, on_chld and worker_on_stop installed, worker_init() done;
+ * *waitmask is the mask to wait with (those three let in).  Returns 0, or
+ * -1 with a reason in err. */
+int worker_setup_parent(void (*on_chld)(int), sigset_t *waitmask,
+                        char err[ERR_LEN]);
 
 /* The client a forked process is serving, or -1.  worker_on_stop_serving(),
  * its SIGINT/SIGTERM handler, marks the process as stopping and shuts that
