@@ -160,7 +160,14 @@ def connect_unix(path, timeout=5.0):
     return s
 
 
-def recv_until(sock, pred, timeout=5.0, limit=1 << 26):
+def _wait_readable(sock, left):
+    """poll, not select: a test may hold descriptors past FD_SETSIZE."""
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    return bool(p.poll(max(0, left) * 1000))
+
+
+def recv_until(sock, pred, timeout=5.0, limit=1 << 28):
     """Read from sock until pred(data) is true; return data."""
     data = b""
     deadline = time.monotonic() + timeout * SLOW
@@ -168,13 +175,10 @@ def recv_until(sock, pred, timeout=5.0, limit=1 << 26):
         left = deadline - time.monotonic()
         if left <= 0:
             raise AssertionError(f"timed out; received {data[-500:]!r}")
-        r, _, _ = select.select([sock], [], [], left)
-        if not r:
+        if not _wait_readable(sock, left):
             continue
-        chunk = sock.recv(65536)
+        chunk = sock.recv(1 << 20)
         if not chunk:
-            if pred(data):
-                break
             raise AssertionError(f"connection closed; received {data[-500:]!r}")
         data += chunk
         if len(data) > limit:
@@ -196,11 +200,10 @@ def recv_closed(sock, timeout=5.0):
         left = deadline - time.monotonic()
         if left <= 0:
             raise AssertionError(f"peer did not close; got {data[-300:]!r}")
-        r, _, _ = select.select([sock], [], [], left)
-        if not r:
+        if not _wait_readable(sock, left):
             continue
         try:
-            chunk = sock.recv(65536)
+            chunk = sock.recv(1 << 20)
         except ConnectionResetError:
             return data
         if not chunk:

@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from helpers import (BACKENDS, SANITIZE, SLOW, VALGRIND, Proc,  # noqa: E402
-                     binary, wait_until)
+                     binary, recv_closed, recv_until, wait_until)
 
 # Valgrind and the sanitizers inflate RSS (shadow memory, redzones,
 # quarantine): memory bounds are checked only on a plain build.
@@ -49,53 +49,6 @@ __all__ = ["BACKENDS", "SLOW", "VALGRIND", "MEASURE_RSS", "FULL", "SIZE", "TServ
            "close_wait", "recv_closed", "recv_until", "wait_until", "binary",
            "chat_works", "packet", "read_packets", "drain", "Sampler",
            "slow_socket", "SHIM"]
-
-
-def _wait_readable(sock, left):
-    """poll, not select: the test process may hold descriptors past
-    FD_SETSIZE (helpers.recv_until uses select)."""
-    import select as _select
-    p = _select.poll()
-    p.register(sock, _select.POLLIN)
-    return bool(p.poll(max(0, left) * 1000))
-
-
-def recv_until(sock, pred, timeout=5.0, limit=1 << 28):
-    """Read from sock until pred(data) is true; return data."""
-    data = b""
-    deadline = time.monotonic() + timeout * SLOW
-    while not pred(data):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"timed out; received {data[-500:]!r}")
-        if not _wait_readable(sock, left):
-            continue
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            raise AssertionError(f"connection closed; received {data[-500:]!r}")
-        data += chunk
-        if len(data) > limit:
-            raise AssertionError("too much data")
-    return data
-
-
-def recv_closed(sock, timeout=5.0):
-    """Read until the peer closes; return everything received."""
-    data = b""
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"peer did not close; got {data[-300:]!r}")
-        if not _wait_readable(sock, left):
-            continue
-        try:
-            chunk = sock.recv(1 << 20)
-        except ConnectionResetError:
-            return data
-        if not chunk:
-            return data
-        data += chunk
 
 
 def SIZE(default, full):
