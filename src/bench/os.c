@@ -55,35 +55,33 @@ to_epoll(int mask)
            ((mask & POLLER_OUT) ? EPOLLOUT : 0);
 }
 
-int
-poller_add(struct poller *p, int fd, int mask, void *ptr)
+static int
+ctl(struct poller *p, int op, int fd, int mask, void *ptr)
 {
     struct epoll_event ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.events = to_epoll(mask);
     ev.data.ptr = ptr;
-    return epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+    return epoll_ctl(p->epfd, op, fd, &ev);
+}
+
+int
+poller_add(struct poller *p, int fd, int mask, void *ptr)
+{
+    return ctl(p, EPOLL_CTL_ADD, fd, mask, ptr);
 }
 
 int
 poller_mod(struct poller *p, int fd, int mask, void *ptr)
 {
-    struct epoll_event ev;
-
-    memset(&ev, 0, sizeof(ev));
-    ev.events = to_epoll(mask);
-    ev.data.ptr = ptr;
-    return epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev);
+    return ctl(p, EPOLL_CTL_MOD, fd, mask, ptr);
 }
 
 int
 poller_del(struct poller *p, int fd)
 {
-    struct epoll_event ev;
-
-    memset(&ev, 0, sizeof(ev));
-    return epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, &ev);
+    return ctl(p, EPOLL_CTL_DEL, fd, 0, NULL);
 }
 
 #define EPOLL_BATCH 1024
