@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Turn bench/run.sh's raw runs into bench/RESULTS.md and bench/chart.svg.
+"""Turn bench/run.sh's raw runs into bench/RESULTS.md and its charts.
 
 Input: one JSON object per line, {"scenario", "server", "round", "result"
 (chatbench --json) or "error"}, and a key=value meta file.  Output: medians
-over rounds, ratios to Redis pub/sub in the same run, a verdict for each
-Performance target of SPEC.md, and a gnuplot chart of deliveries/s and p99
-against the number of clients.  Standard library only."""
+over rounds, ratios to Redis pub/sub in the same run, the chat profile
+against the line profile, a verdict for each Performance target of
+SPEC.md, and gnuplot charts next to RESULTS.md: one per scenario
+(chart-<scenario>.svg: deliveries/s, server CPU per delivery and latency
+percentiles by server, or memory per idle client) and chart-sweep.svg
+(deliveries/s and p99 against the number of clients).  Standard library
+only."""
 import argparse
 import json
 import os
@@ -24,13 +28,19 @@ SCENARIOS = [
     ("d", "(d) as (a), plus 5 clients that never read"),
     ("e", "(e) {nmax} idle clients"),
 ]
-SERVER_ORDER = ["chatd", "chatd-poll", "redis", "nats"]
+CHAT = ("chat", "(chat) as (a): chatd --profile chat beside --profile line")
+SERVER_ORDER = ["ceiling", "chatd", "chatd-chat", "chatd-poll", "redis",
+                "nats"]
 SERVER_LABEL = {
+    "ceiling": "bare fan-out loop (the ceiling)",
     "chatd": "chatd (epoll)",
+    "chatd-chat": "chatd --profile chat",
     "chatd-poll": "chatd (poll)",
     "redis": "Redis pub/sub",
     "nats": "NATS",
 }
+# In the chat scenario, chatd is the line profile it is compared with.
+CHAT_LABEL = dict(SERVER_LABEL, chatd="chatd --profile line")
 
 
 def load(raw):
@@ -286,9 +296,102 @@ def targets(cells, raw_by_cell, queue_limit_mib):
     return out
 
 
-def chart(cells, servers, sweep, chart_path, work):
-    """deliveries/s and p99 against clients, with gnuplot; returns rows of
-    the sweep table."""
+def gnuplot(script, work, name):
+    """Run a gnuplot script (kept in work/name.gp); True if it drew."""
+    with open(os.path.join(work, name + ".gp"), "w") as f:
+        f.write(script)
+    gp = shutil.which("gnuplot")
+    if gp is None:
+        return False
+    r = subprocess.run([gp], input=script, text=True, capture_output=True)
+    if r.returncode != 0:
+        print("report: gnuplot failed on %s: %s" % (name, r.stderr),
+              file=sys.stderr)
+        return False
+    return True
+
+
+SVG_HEAD = """set terminal svg size {w},{h} dynamic font "sans,12" background rgb "white"
+set output '{out}'
+set datafile missing '-'
+"""
+
+BARS = """set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.85
+set grid ytics
+set xtics nomirror rotate by 20 right scale 0
+set yrange [0:*]
+set offsets 0, 0, graph 0.12, 0
+"""
+
+
+def bar_panel(title, data, col, color, fmt):
+    """gnuplot lines for one panel: column col of data as one bar per
+    server, each with its value written above it."""
+    return ("set title \"{t}\"\n"
+            "plot '{d}' using {c}:xtic(1) notitle lc rgb \"{k}\", \\\n"
+            "     '' using 0:{c}:(sprintf('{f}', ${c})) with labels "
+            "offset 0,0.8 font ',10' notitle\n").format(
+                t=title, d=data, c=col, k=color, f=fmt)
+
+
+def cell_value(c, key, scale=1.0, spec="%.3f"):
+    v = c.get(key) if c else None
+    return "-" if v is None else spec % (v * scale)
+
+
+def scenario_chart(sc, title, cells, servers, labels, outdir, work):
+    """One scenario's chart: deliveries/s, server CPU per delivery and
+    latency percentiles by server, or, for the idle run, memory per
+    client.  Returns the SVG's file name, or None."""
+    rows = [(labels.get(s, s), cells.get((sc, s))) for s in servers]
+    rows = [(l, c) for l, c in rows if c is not None]
+    if not rows:
+        return None
+    data = os.path.join(work, "chart-%s.dat" % sc)
+    with open(data, "w") as f:
+        f.write("# server deliveries/s ns/delivery p50 p99 p99.9 max "
+                "B/client peak-RSS-MiB\n")
+        for label, c in rows:
+            f.write('"%s" %s %s %s %s %s %s %s %s\n' % (
+                label, cell_value(c, "deliveries_per_s", 1e-6),
+                cell_value(c, "ns", spec="%.1f"), cell_value(c, "p50"),
+                cell_value(c, "p99"), cell_value(c, "p999"),
+                cell_value(c, "max"), cell_value(c, "b_per_client",
+                                                 spec="%.0f"),
+                cell_value(c, "rss_peak_mib", spec="%.1f")))
+    name = "chart-%s.svg" % sc
+    if sc == "e":
+        script = SVG_HEAD.format(w=900, h=420, out=os.path.join(outdir, name))
+        script += BARS + 'set multiplot layout 1,2 title "{}"\n'.format(title)
+        script += bar_panel("server RSS per idle client (bytes)", data, 8,
+                            "#4477aa", "%.0f")
+        script += bar_panel("server peak RSS (MiB)", data, 9, "#228833",
+                            "%.1f")
+    else:
+        script = SVG_HEAD.format(w=1260, h=440, out=os.path.join(outdir, name))
+        script += BARS + 'set multiplot layout 1,3 title "{}"\n'.format(title)
+        script += bar_panel("deliveries / s (millions)", data, 2, "#4477aa",
+                            "%.2f")
+        script += bar_panel("server CPU per delivery (ns)", data, 3,
+                            "#cc6677", "%.0f")
+        script += """set title "latency (ms)"
+set key top left horizontal maxcols 2 samplen 1 font ",10"
+set offsets 0, 0, graph 0.3, 0
+plot '{d}' using 4:xtic(1) title "p50" lc rgb "#88ccee", \\
+     '' using 5 title "p99" lc rgb "#44aa99", \\
+     '' using 6 title "p99.9" lc rgb "#ddcc77", \\
+     '' using 7 title "max" lc rgb "#aa4499"
+""".format(d=data)
+    script += "unset multiplot\n"
+    return name if gnuplot(script, work, "chart-%s" % sc) else None
+
+
+def sweep_chart(cells, servers, sweep, outdir, work):
+    """deliveries/s and p99 against clients.  Returns the SVG's file name,
+    or None."""
     data = os.path.join(work, "sweep.dat")
     with open(data, "w") as f:
         f.write("# clients " + " ".join(
@@ -301,10 +404,6 @@ def chart(cells, servers, sweep, chart_path, work):
                 vals.append("%.0f" % c["deliveries_per_s"] if ok else "-")
                 vals.append("%.3f" % c["p99"] if ok and c["p99"] else "-")
             f.write(" ".join(vals) + "\n")
-    gp = shutil.which("gnuplot")
-    if gp is None:
-        print("report: no gnuplot: no chart", file=sys.stderr)
-        return False
     plots_d = ", ".join(
         "'{}' using 1:{} with linespoints lw 2 pt {} title '{}'".format(
             data, 2 + 2 * i, 5 + i, SERVER_LABEL.get(s, s))
@@ -313,11 +412,9 @@ def chart(cells, servers, sweep, chart_path, work):
         "'{}' using 1:{} with linespoints lw 2 pt {} title '{}'".format(
             data, 3 + 2 * i, 5 + i, SERVER_LABEL.get(s, s))
         for i, s in enumerate(servers))
-    script = """
-set terminal svg size 900,760 dynamic font "sans,13" background rgb "white"
-set output '{out}'
-set datafile missing '-'
-set multiplot layout 2,1 title "chatbench on loopback: 1 publisher at full speed, 64-byte messages"
+    name = "chart-sweep.svg"
+    script = SVG_HEAD.format(w=900, h=760, out=os.path.join(outdir, name))
+    script += """set multiplot layout 2,1 title "chatbench on loopback: 1 publisher at full speed, 64-byte messages"
 set logscale x
 set logscale y
 set grid
@@ -331,14 +428,55 @@ set ylabel "p99 latency (ms)"
 set format y "%g"
 plot {pp}
 unset multiplot
-""".format(out=chart_path, pd=plots_d, pp=plots_p)
-    with open(os.path.join(work, "chart.gp"), "w") as f:
-        f.write(script)
-    r = subprocess.run([gp], input=script, text=True, capture_output=True)
-    if r.returncode != 0:
-        print("report: gnuplot failed: " + r.stderr, file=sys.stderr)
-        return False
-    return True
+""".format(pd=plots_d, pp=plots_p)
+    return name if gnuplot(script, work, "chart-sweep") else None
+
+
+def chat_section(cells, raw_by_cell, note):
+    """The chat profile against the line profile (same load as (a), same
+    rounds): both rows and the ratio of server CPU per delivery."""
+    out = ["## The chat profile against the line profile", ""]
+    line, chat = cells.get(("chat", "chatd")), cells.get(("chat", "chatd-chat"))
+    if chat is None:
+        out += ["The (a) load on `chatd --profile chat` (100 users in one "
+                "room, 10 of them publishing) beside `chatd --profile line`: "
+                + (note or "skipped: no run of the chat profile") + ".", ""]
+        return out
+    out += ["| server | clients | deliveries/s | p50 ms | p99 ms | max ms "
+            "| losses | server CPU ns/delivery |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for s in ("ceiling", "chatd", "chatd-chat"):
+        c = cells.get(("chat", s))
+        if c is None:
+            continue
+        out.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            CHAT_LABEL[s], fmt(c["connected"]), fmt(c["deliveries_per_s"]),
+            fmt(c["p50"], "{:.2f}"), fmt(c["p99"], "{:.2f}"),
+            fmt(c["max"], "{:.2f}"), fmt(c["losses_max"]), fmt(c["ns"])))
+    r = per_round_ratio(raw_by_cell, "chatd-chat", "chatd")
+    out += ["", "Server CPU per delivery, chat over line: **{}** (median of "
+            "the per-round ratios; SPEC.md asks for at most 1.15×).".format(
+                fmt(r, "{:.2f}×"))]
+    r = per_round_ratio(raw_by_cell, "chatd", "ceiling")
+    if r is not None:
+        out += ["", "Server CPU per delivery, line over the ceiling (a bare "
+                "fan-out loop, `bench/fanout.c`): **{}** (median of the "
+                "per-round ratios; SPEC.md asks for at most 1.3×).".format(
+                    fmt(r, "{:.2f}×"))]
+    return out + [""]
+
+
+def per_round_ratio(raw_by_cell, top, bottom):
+    """Median over rounds of top's server CPU per delivery over bottom's,
+    in the chat scenario; None without a pair."""
+    rel = []
+    for rb in raw_by_cell.get(("chat", bottom), []):
+        for rt in raw_by_cell.get(("chat", top), []):
+            a = rb.get("server", {}).get("cpu_ns_per_delivery")
+            b = rt.get("server", {}).get("cpu_ns_per_delivery")
+            if rb["_round"] == rt["_round"] and a and b:
+                rel.append(b / a)
+    return med(rel) if rel else None
 
 
 def main():
@@ -346,7 +484,8 @@ def main():
     ap.add_argument("--raw", required=True)
     ap.add_argument("--meta", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--chart", required=True)
+    ap.add_argument("--charts", required=True,
+                    help="directory for the SVG charts (next to --out)")
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
     runs = load(a.raw)
@@ -364,7 +503,8 @@ def main():
         r["_round"] = run["round"]
         by_cell.setdefault((run["scenario"], run["server"]), []).append(r)
     cells = {k: figures(v) for k, v in by_cell.items()}
-    servers = [s for s in SERVER_ORDER if any(k[1] == s for k in cells)]
+    servers = [s for s in SERVER_ORDER
+               if any(k[1] == s and k[0] != "chat" for k in cells)]
     sweep = sorted({int(k[0][6:]) for k in cells if k[0].startswith("sweep-")})
 
     lines = ["# chatd benchmarks: chatd against Redis pub/sub and NATS", ""]
@@ -396,12 +536,34 @@ def main():
               "(higher is better) and Redis's over chatd's for CPU per "
               "delivery (higher is better). RSS per client is (RSS once all "
               "have joined − RSS before the first connect) / clients.", ""]
+    if shutil.which("gnuplot") is None:
+        print("report: no gnuplot: no charts", file=sys.stderr)
+    drawn = []
+    for sc, label in SCENARIOS + [CHAT]:
+        title = label.format(nmax="{:,}".format(nmax))
+        name = scenario_chart(sc, title, cells,
+                              ["ceiling", "chatd", "chatd-chat"]
+                              if sc == "chat"
+                              else servers,
+                              CHAT_LABEL if sc == "chat" else SERVER_LABEL,
+                              a.charts, a.work)
+        if name:
+            drawn.append((title, name))
+    if drawn:
+        lines += ["## Charts", "",
+                  "One per scenario: deliveries/s, server CPU per delivery "
+                  "and latency percentiles by server (the idle run: server "
+                  "memory per client).", ""]
+        for title, name in drawn:
+            lines += ["### " + title, "", "![{}]({})".format(title, name), ""]
+    lines += chat_section(cells, by_cell, meta.get("chat_note"))
     lines += ["## Targets", ""]
     lines += targets(cells, by_cell, qlim_mib)
     lines += ["", "## Clients from 10 to {:,}".format(nmax), ""]
-    if chart(cells, servers, sweep, a.chart, a.work):
+    name = sweep_chart(cells, servers, sweep, a.charts, a.work)
+    if name:
         lines.append("![deliveries/s and p99 latency against connected "
-                     "clients](chart.svg)")
+                     "clients]({})".format(name))
         lines.append("")
     if sweep:
         lines.append("| clients | " + " | ".join(
@@ -417,18 +579,20 @@ def main():
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     lines += ["## Commands", "",
-              "Each run: a fresh server, then `chatbench --protocol line|redis"
-              "|nats --pid SERVER_PID --json --threads {} ARGS ADDR`.".format(
+              "Each run: a fresh server, then `chatbench --protocol line|chat|"
+              "redis|nats --pid SERVER_PID --json --threads {} ARGS ADDR`.".format(
                   meta.get("threads", "1")), "",
               "| scenario | ARGS |", "|---|---|"]
-    for sc, label in SCENARIOS:
+    for sc, label in SCENARIOS + [CHAT]:
         lines.append("| {} | `{}` |".format(
             label.format(nmax="{:,}".format(nmax)), meta.get("args_" + sc, "")))
     lines.append("| sweep, N clients | `{}` |".format(
         meta.get("args_sweep-N", "")))
     lines += ["",
               "Servers: `build/chatd --listen 127.0.0.1:0 --backend epoll|poll "
-              "--log quiet --queue-limit {q}`; `redis-server --port P --bind "
+              "--log quiet --queue-limit {q}`; `build/chatd --profile chat "
+              "--listen 127.0.0.1:P --log quiet --queue-limit {q}` "
+              "(chatbench `--protocol chat`); `redis-server --port P --bind "
               "127.0.0.1 --save '' --appendonly no --maxclients 100000`; "
               "`nats-server -a 127.0.0.1 -p P`. Everything else is at its "
               "defaults (Redis: `client-output-buffer-limit pubsub 32mb 8mb "

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh -- `make bench`: chatbench against chatd (epoll and poll),
-# Redis pub/sub and NATS, side by side, on loopback; writes
-# bench/RESULTS.md and bench/chart.svg.
+# Redis pub/sub and NATS, side by side, on loopback, and chatd's chat
+# profile beside its line profile; writes bench/RESULTS.md and a chart per
+# scenario (bench/chart-*.svg).
 #
 # Every run gets a fresh server (no state, no memory from the last run).
 # The scenarios are interleaved -- each round runs every scenario against
@@ -122,6 +123,13 @@ if [ -x "$B/chatd" ]; then
     cp "$B/chatd" "$OUT/bin/chatd" || exit 1
 fi
 CHATD=$OUT/bin/chatd
+# The ceiling: a bare fan-out loop (bench/fanout.c), for the chat scenario.
+FANOUT=""
+if ${CC:-cc} -O2 -o "$OUT/bin/fanout" "$ROOT/bench/fanout.c" 2>"$LOGS/fanout-build.log"; then
+    FANOUT=$OUT/bin/fanout
+else
+    say "could not build bench/fanout.c (see $LOGS/fanout-build.log): no ceiling"
+fi
 
 # --- servers -----------------------------------------------------------------
 
@@ -130,7 +138,10 @@ free_port() {
 }
 
 proto_of() {
-    case $1 in redis) echo redis ;; nats) echo nats ;; *) echo line ;; esac
+    case $1 in
+    redis) echo redis ;; nats) echo nats ;; chatd-chat) echo chat ;;
+    *) echo line ;;
+    esac
 }
 
 # start_server NAME TAG: sets SPID and SADDR, or returns 1.
@@ -152,6 +163,19 @@ start_server() {
             sleep 0.1
             i=$((i + 1))
         done
+        ;;
+    ceiling)
+        port=$(free_port)
+        "$FANOUT" "$port" </dev/null >/dev/null 2>"$log" &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
+    chatd-chat)
+        port=$(free_port)
+        "$CHATD" --profile chat --listen 127.0.0.1:"$port" --log quiet \
+            --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
+        SPID=$!
+        SADDR=127.0.0.1:$port
         ;;
     redis)
         port=$(free_port)
@@ -203,7 +227,7 @@ trap 'stop_server; exit 130' INT TERM
 # The chatbench flags of each scenario (the address and --pid are added).
 scenario_args() {
     case $1 in
-    a)   echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    a|chat) echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     b)   echo "--clients 1000 --publishers 1 --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     c10) echo "--clients 10000 --publishers 1 --rate 10 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     c100) echo "--clients 10000 --publishers 1 --rate 100 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
@@ -219,6 +243,7 @@ scenario_args() {
 # of JSON into $RAW.
 run_one() {
     sc=$1 name=$2 round=$3
+    progress "$sc" "$name" "$round"
     start_server "$name" "$sc-$name-$round" || {
         printf '{"scenario":"%s","server":"%s","round":%s,"error":"server did not start"}\n' \
             "$sc" "$name" "$round" >> "$RAW"
@@ -250,10 +275,27 @@ print("%d/%d clients  %.0f deliveries/s  p99 %.2f ms  losses %d  %s ns/delivery 
     "%.0f" % s["rss_per_client_b"] if s.get("rss_per_client_b") else "-"))')" >&2
 }
 
-# Rotate the server list by $1 places, so no server always goes first.
+# progress SCENARIO SERVER ROUND: one line on stderr before each run --
+# which, round k of n, and the time left at the pace so far.
+DONE=0
+progress() {
+    now=$(date +%s)
+    left=""
+    if [ "$DONE" -gt 0 ]; then
+        secs=$(( (now - START) * (TOTAL - DONE) / DONE ))
+        left=", about $((secs / 60)) min $((secs % 60)) s left"
+    fi
+    case $1 in sweep-*) of="sweep" ;; *) of="round $3 of $ROUNDS" ;; esac
+    DONE=$((DONE + 1))
+    say "[$DONE/$TOTAL] $1 on $2, $of$left"
+}
+
+# Rotate a server list ($2..., default $SERVERS) by $1 places, so no
+# server always goes first.
 rotated() {
     k=$1
-    set -- $SERVERS
+    shift
+    [ $# -gt 0 ] || set -- $SERVERS
     n=$#
     k=$((k % n))
     i=0
@@ -281,7 +323,6 @@ say "servers: $SERVERS; rounds: $ROUNDS; background CPU: $busy_before %"
 [ "$busy_before" -gt 15 ] 2>/dev/null &&
     say "warning: the machine is already $busy_before % busy; figures will be low"
 
-START=$(date +%s)
 SCENARIOS="a b c10 c100 d e"
 if [ "$QUICK" = 1 ]; then
     SWEEP="10 1000 $NMAX"
@@ -289,9 +330,29 @@ else
     SWEEP="10 100 1000 10000 $NMAX"
 fi
 
+# The chat profile against the line profile and the ceiling (a bare
+# fan-out loop), same load as (a), when this chatd has the chat profile
+# (an unknown profile is a usage error: exit 2).
+CHAT_SERVERS=""
+CHAT_NOTE=""
+if [ ! -x "$CHATD" ]; then
+    CHAT_NOTE="skipped: no build/chatd"
+elif "$CHATD" --profile chat --help >/dev/null 2>&1; then
+    CHAT_SERVERS="chatd chatd-chat"
+    [ -n "$FANOUT" ] && CHAT_SERVERS="ceiling $CHAT_SERVERS"
+else
+    CHAT_NOTE="skipped: chatd has no chat profile"
+fi
+[ -n "$CHAT_NOTE" ] && say "scenario chat $CHAT_NOTE"
+
+nserv=$(echo $SERVERS | wc -w)
+nchat=$(echo $CHAT_SERVERS | wc -w)
+TOTAL=$(( ROUNDS * ($(echo $SCENARIOS | wc -w) * nserv + nchat) \
+          + $(echo $SWEEP | wc -w) * nserv ))
+START=$(date +%s)
+
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-    say "round $round of $ROUNDS"
     k=0
     for sc in $SCENARIOS; do
         for s in $(rotated $((round + k))); do
@@ -299,9 +360,13 @@ while [ "$round" -le "$ROUNDS" ]; do
         done
         k=$((k + 1))
     done
+    if [ -n "$CHAT_SERVERS" ]; then
+        for s in $(rotated "$round" $CHAT_SERVERS); do
+            run_one chat "$s" "$round"
+        done
+    fi
     round=$((round + 1))
 done
-say "sweep (chart): 1 publisher at full speed, clients: $SWEEP"
 for n in $SWEEP; do
     for s in $(rotated "$n"); do
         run_one "sweep-$n" "$s" 1
@@ -322,7 +387,8 @@ END=$(date +%s)
     echo "busy_before=$busy_before"
     echo "queue_limit=$QUEUE_LIMIT"
     echo "servers=$SERVERS"
-    for sc in $SCENARIOS sweep-N; do
+    echo "chat_note=$CHAT_NOTE"
+    for sc in $SCENARIOS chat sweep-N; do
         echo "args_$sc=$(scenario_args "$sc")"
     done
     echo "chatd_version=$("$CHATD" --version 2>/dev/null | head -n 1)"
@@ -335,6 +401,6 @@ END=$(date +%s)
 } > "$OUT/meta.txt"
 
 $PY "$ROOT/bench/report.py" --raw "$RAW" --meta "$OUT/meta.txt" \
-    --out "$ROOT/bench/RESULTS.md" --chart "$ROOT/bench/chart.svg" \
+    --out "$ROOT/bench/RESULTS.md" --charts "$ROOT/bench" \
     --work "$OUT" || exit 1
-say "wrote bench/RESULTS.md and bench/chart.svg in $((END - START)) s"
+say "wrote bench/RESULTS.md and bench/chart-*.svg in $((END - START)) s"

@@ -1,10 +1,14 @@
 /* bench.c -- chatbench's client engine; see bench.h.
  *
- * Each event loop (a worker) owns its connections outright; the workers
- * share only the phase, the window and a few counters, all atomics.
- * Worker 0 runs in the calling thread, publishes, and steers the phases:
- * CONNECT (pace the handshakes), RUN (warm-up then the window), DRAIN
- * (publishers quiet, late deliveries still counted), STOP. */
+ * Each worker owns a struct loop (src/loop) and its connections outright;
+ * the workers share only the phase, the window and a few counters, all
+ * atomics.  A connection is its descriptor's loop argument.  Worker 0 runs
+ * in the calling thread, publishes, and steers the phases: CONNECT (pace
+ * the handshakes), RUN (warm-up then the window), DRAIN (publishers quiet,
+ * late deliveries still counted), STOP.  Every worker acts on the phase
+ * once per loop pass, in its before-wait hook; a periodic timer makes
+ * sure a pass comes at least every TICK_MS, and in rate mode worker 0
+ * also wakes when the next message is due. */
 #include "bench/bench.h"
 
 #include <errno.h>
@@ -17,12 +21,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "bench/os.h"
+#include "loop/loop.h"
 #include "net/sock.h"
 #include "util/clock.h"
+#include "util/io.h"
 #include "util/compat.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -32,7 +37,6 @@
 #define PER_SOURCE_IP   1000        /* clients per 127.0.0.x source */
 #define READ_MIN        (256 * 1024)
 #define READ_ROUNDS     4           /* reads per readiness, if they fill */
-#define EVENTS_MAX      512
 #define TICK_MS         10          /* longest sleep: phases are polled */
 #define NS              1000000000ull
 #define MS              1000000ull
@@ -48,54 +52,58 @@ enum cstate { CS_NEW, CS_CONNECTING, CS_HANDSHAKE, CS_JOINED, CS_CLOSED };
 enum phase { PH_CONNECT, PH_RUN, PH_DRAIN, PH_STOP };
 
 struct pub;
+struct worker;
 
-struct conn {
-    int          fd;
-    uint8_t      role;          /* enum role */
-    uint8_t      state;         /* enum cstate */
-    uint32_t     gidx;          /* global index: picks the source address */
-    size_t       inlen, incap;  /* a partial frame kept between reads */
-    char        *in;            /* owned; allocated only while needed */
-    uint64_t    *last;          /* ROLE_SUB: last seq per publisher
+struct bconn {
+    struct worker *w;           /* the worker that owns it (borrowed) */
+    int            fd;
+    uint8_t        role;        /* enum role */
+    uint8_t        state;       /* enum cstate */
+    uint32_t       gidx;        /* global index: picks the source address */
+    size_t         inlen, incap; /* a partial frame kept between reads */
+    char          *in;          /* owned; allocated only while needed */
+    uint64_t      *last;        /* ROLE_SUB: last seq per publisher
                                  * (borrowed from the worker's array) */
-    struct pub  *pub;           /* the publisher sending here (borrowed) */
-    struct pub  *ack;           /* the publisher whose messages this
+    struct pub    *pub;         /* the publisher sending here (borrowed) */
+    struct pub    *ack;         /* the publisher whose messages this
                                  * subscriber confirms (borrowed) */
-    uint64_t     since_ns;      /* when its handshake began */
+    uint64_t       since_ns;    /* when its handshake began */
 };
 
 struct pub {
-    uint32_t     id;
-    struct conn *c;             /* where it sends (borrowed) */
-    uint64_t     seq;           /* last sequence number used */
-    long         inflight;      /* sent, not yet seen by its subscriber */
-    char        *out;           /* owned: bytes not yet written */
-    size_t       outoff, outlen, outcap;
-    int          want_out;
-    uint64_t     next_ns;       /* rate mode: when the next one is due */
-    uint64_t     win_sent, sent, skipped;
+    uint32_t      id;
+    struct bconn *c;            /* where it sends (borrowed) */
+    uint64_t      seq;          /* last sequence number used */
+    long          inflight;     /* sent, not yet seen by its subscriber */
+    char         *out;          /* owned: bytes not yet written */
+    size_t        outoff, outlen, outcap;
+    int           want_out;
+    uint64_t      next_ns;      /* rate mode: when the next one is due */
+    uint64_t      win_sent, sent, skipped;
 };
 
 struct bench;
 
 struct worker {
-    int            id;
-    struct bench  *b;
-    struct poller *p;
-    struct conn   *conns;       /* owned: conns[0..nconns) */
-    size_t         nconns, next, pending;
-    uint64_t      *lastseq;     /* owned: per subscriber x publisher */
-    char          *rbuf;        /* owned: the read scratch buffer */
-    pthread_t      th;
-    int            phase;       /* the phase this worker last acted on */
-    uint64_t       t0, t1;      /* its copy of the window */
-    uint64_t       sweep_ns;
-    uint64_t       got, got_told, ooo, foreign;
-    uint64_t       seen, seen_told;     /* all deliveries, warm-up too */
-    long           joined_sub, joined_slow, failed, disconnected;
-    long           slow_closed, errors;
-    int            first_errno;
-    struct hist    lat;
+    int               id;
+    struct bench     *b;
+    struct loop       loop;
+    struct loop_timer tick;     /* every TICK_MS: look at the phase */
+    struct loop_timer due;      /* rate mode, worker 0: next message due */
+    struct bconn     *conns;    /* owned: conns[0..nconns) */
+    size_t            nconns, next, pending;
+    uint64_t         *lastseq;  /* owned: per subscriber x publisher */
+    char             *rbuf;     /* owned: the read scratch buffer */
+    pthread_t         th;
+    int               phase;    /* the phase this worker last acted on */
+    uint64_t          t0, t1;   /* its copy of the window */
+    uint64_t          sweep_ns;
+    uint64_t          got, got_told, ooo, foreign;
+    uint64_t          seen, seen_told;  /* all deliveries, warm-up too */
+    long              joined_sub, joined_slow, failed, disconnected;
+    long              slow_closed, errors;
+    int               first_errno;
+    struct hist       lat;
 };
 
 struct bench {
@@ -105,13 +113,14 @@ struct bench {
     struct pub      *pubs;      /* owned: pubs[0..npubs) */
     size_t           npubs;
     size_t           ntotal;    /* connections, all roles */
-    size_t           maxframe;  /* payload limit handed to proto_next */
+    size_t           maxframe;  /* payload limit handed to wire_next */
     size_t           rbufsize;
     size_t           framelen;  /* one PUBLISH request on the wire */
     int              bind_src;  /* spread clients over 127.0.0.x */
     uint64_t         interval_ns;   /* rate mode, per publisher */
     char            *payload;   /* owned: worker 0's payload scratch */
     _Atomic int      phase;
+    _Atomic int      stop_requested;    /* SIGINT or SIGTERM came */
     _Atomic uint64_t t0, t1;
     _Atomic long     settled;   /* joined + failed, all workers */
     _Atomic long     subs;      /* subscribers joined, all workers */
@@ -126,15 +135,6 @@ struct bench {
     struct bench_result *r;
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 /* The publisher count, as an index bound. */
 static uint32_t
 npub(const struct bench *b)
@@ -144,7 +144,7 @@ npub(const struct bench *b)
 
 /* Close c, whatever its state, and count why. */
 static void
-conn_end(struct worker *w, struct conn *c, int err_no)
+conn_end(struct worker *w, struct bconn *c, int err_no)
 {
     if (c->state == CS_CLOSED)
         return;
@@ -162,7 +162,7 @@ conn_end(struct worker *w, struct conn *c, int err_no)
         w->disconnected++;
     }
     if (c->fd != -1) {
-        poller_del(w->p, c->fd);
+        loop_del(&w->loop, c->fd, LOOP_READ | LOOP_WRITE);
         os_close_reset(c->fd);
     }
     c->fd = -1;
@@ -174,7 +174,7 @@ conn_end(struct worker *w, struct conn *c, int err_no)
 
 /* The server confirmed c: it counts from now on. */
 static void
-conn_joined(struct worker *w, struct conn *c)
+conn_joined(struct worker *w, struct bconn *c)
 {
     if (c->state != CS_HANDSHAKE)
         return;
@@ -186,37 +186,17 @@ conn_joined(struct worker *w, struct conn *c)
         atomic_fetch_add(&w->b->subs, 1);
     } else if (c->role == ROLE_SLOW) {
         w->joined_slow++;
-        /* From now on it never reads: watch only for a hang-up. */
-        if (poller_mod(w->p, c->fd, 0, c) == -1)
-            conn_end(w, c, errno);
+        /* From now on it never reads, so nothing watches it: whether the
+         * server closed it is asked once, at the end (note_slow_closed). */
+        loop_del(&w->loop, c->fd, LOOP_READ);
     }
 }
 
-/* Send a short request on a fresh connection in one go (it always fits
- * an empty socket buffer).  Returns 0 or -1 with errno. */
-static int
-send_all(int fd, const char *buf, size_t len)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EPIPE;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+static loop_fd_fn on_event;
 
 /* The TCP handshake is done: say hello and wait for the server's word. */
 static void
-conn_connected(struct worker *w, struct conn *c, uint64_t now)
+conn_connected(struct worker *w, struct bconn *c, uint64_t now)
 {
     const struct bench_cfg *cfg = w->b->cfg;
     char hello[512];
@@ -225,24 +205,28 @@ conn_connected(struct worker *w, struct conn *c, uint64_t now)
     c->state = CS_HANDSHAKE;
     c->since_ns = now;
     if (c->role == ROLE_PUB)
-        n = proto_encode_hello(cfg->proto, hello, sizeof(hello));
+        n = wire_encode_hello(cfg->wire, hello, sizeof(hello));
     else
-        n = proto_encode_sub(cfg->proto, hello, sizeof(hello), cfg->channel);
-    if (n > 0 && send_all(c->fd, hello, n) == -1) {
+        n = wire_encode_sub(cfg->wire, hello, sizeof(hello), cfg->channel,
+                            c->gidx);
+    /* A short request on a fresh connection: it fits the empty socket
+     * buffer, so this never waits. */
+    if (n > 0 && io_write_all(c->fd, hello, n) == -1) {
         conn_end(w, c, errno);
         return;
     }
-    if (poller_mod(w->p, c->fd, POLLER_IN, c) == -1)
+    loop_del(&w->loop, c->fd, LOOP_WRITE);
+    if (loop_add(&w->loop, c->fd, LOOP_READ, on_event, c) == -1)
         conn_end(w, c, errno);
 }
 
 /* Begin connecting c.  Returns 0, or 1 if the server cannot take it yet
  * (a full Unix backlog: try again later), or -1 if no descriptor is left. */
 static int
-conn_open(struct worker *w, struct conn *c, uint64_t now)
+conn_open(struct worker *w, struct bconn *c, uint64_t now)
 {
     const struct addr *a = &w->b->cfg->target;
-    int fd, one = 1, e;
+    int fd, e;
 
     fd = socket(a->family, SOCK_STREAM, 0);
     if (fd == -1) {
@@ -257,15 +241,12 @@ conn_open(struct worker *w, struct conn *c, uint64_t now)
         conn_end(w, c, errno);
         return 0;
     }
-    if (a->family != AF_UNIX && c->pub != NULL)
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (c->pub != NULL)
+        sock_set_nodelay(fd);
     c->state = CS_CONNECTING;
     w->pending++;
     if (connect(fd, &a->u.sa, a->len) == 0) {
-        if (poller_add(w->p, fd, POLLER_IN, c) == -1)
-            conn_end(w, c, errno);
-        else
-            conn_connected(w, c, now);
+        conn_connected(w, c, now);
         return 0;
     }
     if (errno == EAGAIN) {              /* Unix socket, backlog full */
@@ -279,7 +260,7 @@ conn_open(struct worker *w, struct conn *c, uint64_t now)
         conn_end(w, c, errno);
         return 0;
     }
-    if (poller_add(w->p, fd, POLLER_OUT, c) == -1)
+    if (loop_add(&w->loop, fd, LOOP_WRITE, on_event, c) == -1)
         conn_end(w, c, errno);
     return 0;
 }
@@ -303,7 +284,7 @@ start_connects(struct worker *w, uint64_t now)
                 conn_end(w, &w->conns[w->next++], EMFILE);
         }
     }
-    if (w->b->cfg->proto != PROTO_LINE || now < w->sweep_ns)
+    if (w->b->cfg->wire != WIRE_LINE || now < w->sweep_ns)
         return;
     w->sweep_ns = now + SWEEP_NS;
     for (i = 0; i < w->next; i++)
@@ -314,13 +295,13 @@ start_connects(struct worker *w, uint64_t now)
 
 /* A message arrived at subscriber c at time now. */
 static void
-deliver(struct worker *w, struct conn *c, const char *data, size_t len,
+deliver(struct worker *w, struct bconn *c, const char *data, size_t len,
         uint64_t now)
 {
     uint32_t pub;
     uint64_t seq, ts;
 
-    if (proto_payload_decode(data, len, &pub, &seq, &ts) == -1)
+    if (wire_payload_decode(data, len, &pub, &seq, &ts) == -1)
         return;                 /* a greeting, a notice */
     if (pub >= npub(w->b)) {
         w->foreign++;
@@ -341,29 +322,36 @@ deliver(struct worker *w, struct conn *c, const char *data, size_t len,
 
 /* Act on one frame received on c. */
 static void
-on_frame(struct worker *w, struct conn *c, const struct proto_frame *f,
+on_frame(struct worker *w, struct bconn *c, const struct wire_frame *f,
          uint64_t now)
 {
     char pong[16], text[128];
     size_t n;
 
     switch (f->ev) {
-    case PROTO_EV_MSG:
-        if (c->state == CS_HANDSHAKE && w->b->cfg->proto == PROTO_LINE)
+    case WIRE_EV_MSG:
+        if (c->state == CS_HANDSHAKE && w->b->cfg->wire == WIRE_LINE)
             conn_joined(w, c);  /* its greeting, or a first message */
-        if (c->role == ROLE_SUB)
+        /* Before it has joined, a client counts nothing (chat: the MOTD,
+         * its own lobby's chatter). */
+        if (c->role == ROLE_SUB && c->state == CS_JOINED)
             deliver(w, c, f->data, f->len, now);
         break;
-    case PROTO_EV_JOINED:
+    case WIRE_EV_JOINED:
         conn_joined(w, c);
         break;
-    case PROTO_EV_PING:
-        n = proto_encode_pong(pong, sizeof(pong));
-        if (send(c->fd, pong, n, MSG_NOSIGNAL) != (ssize_t)n &&
+    case WIRE_EV_NOTICE:
+        if (c->state == CS_HANDSHAKE &&
+            wire_chat_is_joined(f->data, f->len, c->gidx, w->b->cfg->channel))
+            conn_joined(w, c);
+        break;
+    case WIRE_EV_PING:
+        n = wire_encode_pong(pong, sizeof(pong));
+        if (sock_send(c->fd, pong, n) != (ssize_t)n &&
             errno != EAGAIN && errno != EWOULDBLOCK)
             conn_end(w, c, errno);
         break;
-    case PROTO_EV_ERROR:
+    case WIRE_EV_ERROR:
         if (w->errors++ == 0) {
             log_escape(text, sizeof(text), f->data,
                        f->len < 100 ? f->len : 100);
@@ -372,14 +360,14 @@ on_frame(struct worker *w, struct conn *c, const struct proto_frame *f,
         if (c->state == CS_HANDSHAKE)
             conn_end(w, c, ECONNREFUSED);
         break;
-    case PROTO_EV_OTHER:
+    case WIRE_EV_OTHER:
         break;
     }
 }
 
 /* Keep buf[0..len) as c's partial frame. */
 static void
-keep_partial(struct conn *c, const char *buf, size_t len)
+keep_partial(struct bconn *c, const char *buf, size_t len)
 {
     if (len == 0) {
         c->inlen = 0;
@@ -400,10 +388,10 @@ keep_partial(struct conn *c, const char *buf, size_t len)
 
 /* c is readable: read, cut frames, act on them. */
 static void
-on_readable(struct worker *w, struct conn *c)
+on_readable(struct worker *w, struct bconn *c)
 {
     const struct bench *b = w->b;
-    struct proto_frame f;
+    struct wire_frame f;
     const char *why = "";
     size_t have, off, used, room;
     ssize_t n;
@@ -415,25 +403,25 @@ on_readable(struct worker *w, struct conn *c)
         if (have > 0)
             memcpy(w->rbuf, c->in, have);
         room = b->rbufsize - have;
-        n = recv(c->fd, w->rbuf + have, room, 0);
+        n = sock_recv(c->fd, w->rbuf + have, room);
         if (n == 0) {
             conn_end(w, c, ECONNRESET);
             return;
         }
         if (n == -1) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
                 conn_end(w, c, errno);
             return;
         }
         now = clock_ns();
         have += (size_t)n;
         for (off = 0; off < have; off += used) {
-            enum proto_status st = proto_next(b->cfg->proto, w->rbuf + off,
-                                              have - off, b->maxframe, &f,
-                                              &used, &why);
-            if (st == PROTO_NEED_MORE)
+            enum wire_status st = wire_next(b->cfg->wire, w->rbuf + off,
+                                            have - off, b->maxframe, &f,
+                                            &used, &why);
+            if (st == WIRE_NEED_MORE)
                 break;
-            if (st == PROTO_BAD) {
+            if (st == WIRE_BAD) {
                 if (w->errors++ == 0)
                     log_warnx("cannot parse what the server sent: %s", why);
                 conn_end(w, c, EPROTO);
@@ -449,25 +437,22 @@ on_readable(struct worker *w, struct conn *c)
     }
 }
 
-/* Write what p has queued; ask for POLLER_OUT while some is left. */
+/* Write what p has queued; watch for LOOP_WRITE while some is left. */
 static void
 pub_flush(struct worker *w, struct pub *p)
 {
-    struct conn *c = p->c;
+    struct bconn *c = p->c;
     ssize_t n;
 
     while (p->outoff < p->outlen) {
-        n = send(c->fd, p->out + p->outoff, p->outlen - p->outoff,
-                 MSG_NOSIGNAL);
+        n = sock_send(c->fd, p->out + p->outoff, p->outlen - p->outoff);
         if (n > 0) {
             p->outoff += (size_t)n;
             continue;
         }
-        if (n == -1 && errno == EINTR)
-            continue;
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!p->want_out &&
-                poller_mod(w->p, c->fd, POLLER_IN | POLLER_OUT, c) == -1) {
+                loop_add(&w->loop, c->fd, LOOP_WRITE, on_event, c) == -1) {
                 conn_end(w, c, errno);
                 return;
             }
@@ -480,8 +465,7 @@ pub_flush(struct worker *w, struct pub *p)
     p->outoff = p->outlen = 0;
     if (p->want_out) {
         p->want_out = 0;
-        if (poller_mod(w->p, c->fd, POLLER_IN, c) == -1)
-            conn_end(w, c, errno);
+        loop_del(&w->loop, c->fd, LOOP_WRITE);
     }
 }
 
@@ -534,10 +518,10 @@ publish(struct worker *w)
             due = room;
         }
         for (k = 0; k < due; k++) {
-            proto_payload_encode(b->payload, cfg->size, p->id, ++p->seq, now);
-            n = proto_encode_pub(cfg->proto, p->out + p->outlen,
-                                 p->outcap - p->outlen, cfg->channel,
-                                 b->payload, cfg->size);
+            wire_payload_encode(b->payload, cfg->size, p->id, ++p->seq, now);
+            n = wire_encode_pub(cfg->wire, p->out + p->outlen,
+                                p->outcap - p->outlen, cfg->channel,
+                                b->payload, cfg->size);
             p->outlen += n;
             p->inflight++;
             p->sent++;
@@ -546,6 +530,21 @@ publish(struct worker *w)
         }
         if (!p->want_out)
             pub_flush(w, p);
+    }
+}
+
+/* The run is over: count the slow clients the server has closed. */
+static void
+note_slow_closed(struct worker *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->nconns; i++) {
+        struct bconn *c = &w->conns[i];
+
+        if (c->role == ROLE_SLOW && c->state == CS_JOINED &&
+            os_peer_closed(c->fd))
+            conn_end(w, c, ECONNRESET);
     }
 }
 
@@ -562,6 +561,8 @@ worker_enter(struct worker *w, int ph)
                 conn_end(w, &w->conns[i], ETIMEDOUT);
         w->next = w->nconns;
     }
+    if (ph == PH_STOP)
+        note_slow_closed(w);
     w->t0 = atomic_load(&w->b->t0);
     w->t1 = atomic_load(&w->b->t1);
     w->phase = ph;
@@ -625,7 +626,7 @@ control(struct worker *w, uint64_t now)
     int ph = atomic_load(&b->phase);
     uint64_t got;
 
-    if (stop_requested && ph != PH_STOP) {
+    if (atomic_load(&b->stop_requested) && ph != PH_STOP) {
         if (ph == PH_CONNECT)
             begin_run(b, now);
         if (ph != PH_DRAIN && cfg->pid > 0)
@@ -673,88 +674,106 @@ control(struct worker *w, uint64_t now)
     }
 }
 
-/* How long worker w may sleep. */
-static int
-worker_timeout(struct worker *w, uint64_t now)
+/* A timer's only job: end the wait, so that a loop pass (and its
+ * before-wait hook, worker_pass) comes. */
+static void
+wake(struct loop *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+}
+
+/* Rate mode: wake worker 0 when the next message is due. */
+static void
+arm_due(struct worker *w, uint64_t now)
 {
     struct bench *b = w->b;
     uint64_t soon = now + TICK_MS * MS;
     size_t i;
 
-    if (w->id != 0 || w->phase != PH_RUN || b->cfg->max)
-        return TICK_MS;
+    if (b->cfg->max)
+        return;
     for (i = 0; i < b->npubs; i++)
         if (b->pubs[i].next_ns < soon)
             soon = b->pubs[i].next_ns;
-    if (soon <= now)
-        return 0;
-    return (int)((soon - now + MS - 1) / MS);
+    loop_timer_start(&w->loop, &w->due,
+                     soon <= now ? 0 : (soon - now + MS - 1) / MS, 0, wake, w);
 }
 
-/* Act on one readiness event. */
+/* A readiness event on connection arg. */
 static void
-dispatch(struct worker *w, struct conn *c, int mask, uint64_t now)
+on_event(struct loop *l, int fd, int mask, void *arg)
 {
+    struct bconn *c = arg;
+    struct worker *w = c->w;
     int e = 0;
     socklen_t elen = sizeof(e);
 
-    if (c->state == CS_CLOSED)
-        return;
+    (void)l;
     if (c->state == CS_CONNECTING) {
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
             e = errno;
         if (e != 0)
             conn_end(w, c, e);
         else
-            conn_connected(w, c, now);
+            conn_connected(w, c, clock_ns());
         return;
     }
-    if (mask & POLLER_IN)
+    /* A hang-up or an error comes as LOOP_READ: the read finds it. */
+    if (mask & LOOP_READ)
         on_readable(w, c);
-    if (c->state != CS_CLOSED && (mask & POLLER_OUT) && c->pub != NULL)
+    if (c->state != CS_CLOSED && (mask & LOOP_WRITE) && c->pub != NULL)
         pub_flush(w, c->pub);
-    if (c->state != CS_CLOSED && (mask & POLLER_HUP) && !(mask & POLLER_IN))
-        conn_end(w, c, ECONNRESET);
 }
 
-/* One event loop, until the phase is STOP. */
+/* Tell the others what this worker received. */
+static void
+tell(struct worker *w)
+{
+    struct bench *b = w->b;
+
+    if (w->seen == w->seen_told)
+        return;
+    atomic_fetch_add(&b->got, w->got - w->got_told);
+    atomic_fetch_add(&b->seen, w->seen - w->seen_told);
+    w->got_told = w->got;
+    w->seen_told = w->seen;
+}
+
+/* Once per loop pass, before it sleeps: worker 0 steers the phases, then
+ * each worker follows them -- connects, publishes (worker 0), stops. */
+static void
+worker_pass(struct loop *l, void *arg)
+{
+    struct worker *w = arg;
+    uint64_t now = clock_ns();
+    int ph;
+
+    if (w->id == 0)
+        control(w, now);
+    ph = atomic_load(&w->b->phase);
+    if (ph != w->phase)
+        worker_enter(w, ph);
+    if (ph == PH_CONNECT)
+        start_connects(w, now);
+    if (w->id == 0 && ph == PH_RUN) {
+        publish(w);
+        arm_due(w, now);
+    }
+    tell(w);
+    if (ph == PH_STOP)
+        loop_stop(l);
+}
+
+/* One worker's event loop, until the phase is STOP. */
 static void *
 worker_main(void *arg)
 {
     struct worker *w = arg;
-    struct bench *b = w->b;
-    struct poller_event ev[EVENTS_MAX];
-    uint64_t now;
-    int n, i, ph;
 
-    for (;;) {
-        ph = atomic_load(&b->phase);
-        if (ph != w->phase)
-            worker_enter(w, ph);
-        if (ph == PH_STOP)
-            break;
-        now = clock_ns();
-        if (ph == PH_CONNECT)
-            start_connects(w, now);
-        n = poller_wait(w->p, ev, EVENTS_MAX, worker_timeout(w, now));
-        if (n == -1) {
-            log_warn("poller_wait");
-            break;
-        }
-        now = clock_ns();
-        for (i = 0; i < n; i++)
-            dispatch(w, ev[i].ptr, ev[i].mask, now);
-        if (w->id == 0) {
-            control(w, now);
-            if (w->phase == PH_RUN && atomic_load(&b->phase) == PH_RUN)
-                publish(w);
-        }
-        if (w->seen != w->seen_told) {
-            atomic_fetch_add(&b->got, w->got - w->got_told);
-            atomic_fetch_add(&b->seen, w->seen - w->seen_told);
-            w->got_told = w->got;
-            w->seen_told = w->seen;
-        }
+    if (loop_run(&w->loop) == -1) {
+        log_warn("chatbench worker %d: the event loop failed", w->id);
+        atomic_store(&w->b->phase, PH_STOP);
     }
     return NULL;
 }
@@ -774,10 +793,10 @@ assign(struct bench *b)
 {
     const struct bench_cfg *cfg = b->cfg;
     long n = cfg->clients, m = cfg->publishers, k = cfg->slow, i;
-    int redis = cfg->proto == PROTO_REDIS, wi;
+    int redis = cfg->wire == WIRE_REDIS, wi;
     size_t *fill = xcalloc((size_t)b->nw, sizeof(*fill));
     size_t *nsub = xcalloc((size_t)b->nw, sizeof(*nsub));
-    struct conn *c;
+    struct bconn *c;
 
     b->ntotal = (size_t)(n + k + (redis ? m : 0));
     for (i = 0; i < n; i++) {
@@ -789,7 +808,7 @@ assign(struct bench *b)
         b->w[0].nconns += (size_t)m;
     for (wi = 0; wi < b->nw; wi++) {
         b->w[wi].conns = xcalloc(b->w[wi].nconns ? b->w[wi].nconns : 1,
-                                 sizeof(struct conn));
+                                 sizeof(struct bconn));
         b->w[wi].lastseq = xcalloc(nsub[wi] * (size_t)(m ? m : 1) + 1,
                                    sizeof(uint64_t));
         nsub[wi] = 0;
@@ -797,6 +816,7 @@ assign(struct bench *b)
     for (i = 0; i < n + k + (redis ? m : 0); i++) {
         wi = i < n ? sub_worker(b, i) : i < n + k ? b->nw - 1 : 0;
         c = &b->w[wi].conns[fill[wi]++];
+        c->w = &b->w[wi];
         c->fd = -1;
         c->gidx = (uint32_t)i;
         c->role = i < n ? ROLE_SUB : i < n + k ? ROLE_SLOW : ROLE_PUB;
@@ -817,6 +837,48 @@ assign(struct bench *b)
     free(nsub);
 }
 
+/* A SIGINT or SIGTERM during the run: end it, with the figures so far. */
+static void
+on_stop_signal(struct loop *l, int signo, void *arg)
+{
+    struct bench *b = arg;
+
+    (void)l;
+    (void)signo;
+    atomic_store(&b->stop_requested, 1);
+}
+
+/* Worker k's loop, its hook and its tick.  Worker 0's loop catches SIGINT
+ * and SIGTERM; the others are set up after, so their threads inherit the
+ * signals blocked and only worker 0 ever takes them.  Returns 0 or -1
+ * with a reason in err. */
+static int
+worker_setup(struct bench *b, int k, char err[ERR_LEN])
+{
+    struct worker *w = &b->w[k];
+
+    w->id = k;
+    w->b = b;
+    w->phase = PH_CONNECT;
+    hist_init(&w->lat);
+    w->rbuf = xmalloc(b->rbufsize);
+    if (loop_init(&w->loop, NULL, err) == -1) {
+        memset(&w->loop, 0, sizeof(w->loop));   /* nothing to fini */
+        return -1;
+    }
+    if (k == 0 && (loop_catch_signal(&w->loop, SIGINT) == -1 ||
+                   loop_catch_signal(&w->loop, SIGTERM) == -1)) {
+        errf(err, "cannot catch SIGINT and SIGTERM: %s", strerror(errno));
+        return -1;
+    }
+    loop_on_signal(&w->loop, on_stop_signal, b);
+    loop_before_wait(&w->loop, worker_pass, w);
+    loop_timer_init(&w->tick);
+    loop_timer_init(&w->due);
+    loop_timer_start(&w->loop, &w->tick, TICK_MS, TICK_MS, wake, w);
+    return 0;
+}
+
 /* Build the bench: workers, publishers, buffers. */
 static int
 bench_setup(struct bench *b, const struct bench_cfg *cfg,
@@ -832,10 +894,10 @@ bench_setup(struct bench *b, const struct bench_cfg *cfg,
     b->nw = cfg->threads < 1 ? 1 : cfg->threads;
     b->npubs = (size_t)cfg->publishers;
     b->maxframe = cfg->size + 4096;
-    b->rbufsize = 2 * (b->maxframe + PROTO_CTL_MAX + 64);
+    b->rbufsize = 2 * (b->maxframe + WIRE_CTL_MAX + 64);
     if (b->rbufsize < READ_MIN)
         b->rbufsize = READ_MIN;
-    b->framelen = proto_pub_len(cfg->proto, cfg->channel, cfg->size);
+    b->framelen = wire_pub_len(cfg->wire, cfg->channel, cfg->size);
     b->interval_ns = cfg->max || cfg->rate <= 0 ? 1 :
                      (uint64_t)(1e9 * (double)cfg->publishers / cfg->rate);
     if (b->interval_ns == 0)
@@ -858,17 +920,9 @@ bench_setup(struct bench *b, const struct bench_cfg *cfg,
         b->pubs[i].out = xmalloc(b->pubs[i].outcap);
     }
     b->w = xcalloc((size_t)b->nw, sizeof(*b->w));
-    for (k = 0; k < b->nw; k++) {
-        struct worker *w = &b->w[k];
-
-        w->id = k;
-        w->b = b;
-        w->phase = PH_CONNECT;
-        hist_init(&w->lat);
-        w->rbuf = xmalloc(b->rbufsize);
-        if ((w->p = poller_new((int)(cfg->clients / b->nw + 64), err)) == NULL)
+    for (k = 0; k < b->nw; k++)
+        if (worker_setup(b, k, err) == -1)
             return -1;
-    }
     assign(b);
     return 0;
 }
@@ -890,7 +944,7 @@ bench_teardown(struct bench *b)
         free(w->conns);
         free(w->lastseq);
         free(w->rbuf);
-        poller_free(w->p);
+        loop_fini(&w->loop);
     }
     free(b->w);
     for (i = 0; b->pubs != NULL && i < b->npubs; i++)
@@ -950,23 +1004,16 @@ bench_run(const struct bench_cfg *cfg, struct bench_result *r,
           char err[ERR_LEN])
 {
     struct bench b;
-    struct sigaction sa;
     struct os_proc ps;
     int k, started, rc = 0, e = 0;
 
-    stop_requested = 0;
     memset(r, 0, sizeof(*r));
     hist_init(&r->lat);
     if (bench_setup(&b, cfg, r, err) == -1) {
         bench_teardown(&b);
         return -1;
     }
-    os_raise_fd_limit((long)b.ntotal + 64);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sock_raise_fd_limit();
     if (cfg->pid > 0 && os_proc_read(cfg->pid, &ps) == 0)
         r->rss_base_kib = r->rss_peak_kib = ps.rss_kib;
     b.start_ns = clock_ns();

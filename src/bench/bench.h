@@ -25,13 +25,13 @@
 #include <sys/types.h>
 
 #include "bench/hist.h"
-#include "bench/proto.h"
+#include "bench/wire.h"
 #include "net/addr.h"
 #include "util/err.h"
 
 struct bench_cfg {
     struct addr      target;            /* resolved */
-    enum proto_kind  proto;
+    enum wire_kind  wire;
     long             clients;           /* subscribers, N >= publishers */
     long             publishers;        /* M, 0 for an idle run */
     long             slow;              /* K extra that never read */
@@ -44,7 +44,8 @@ struct bench_cfg {
                                          * a new delivery */
     int              threads;           /* event loops, >= 1 */
     pid_t            pid;               /* server to watch, 0: none */
-    const char      *channel;           /* Redis channel, NATS subject */
+    const char      *channel;           /* Redis channel, NATS subject,
+                                         * chat room */
     int              verbose;           /* progress lines on stderr */
 };
 

@@ -1,44 +1,13 @@
-/* os.h -- what chatbench needs from the kernel beyond POSIX: a readiness
- * poller (epoll on Linux, poll elsewhere), a source address per socket,
- * and the CPU time and memory of another process.
+/* os.h -- what chatbench needs from the kernel beyond POSIX and src/net:
+ * a source address per socket, a reset instead of a close, whether a peer
+ * hung up, and the CPU time and memory of another process.
  *
  * This is chatbench's one file with #ifdefs (its backend, as STYLE.md §9
  * has it): the engine sees only these calls. */
 #ifndef CHATD_BENCH_OS_H
 #define CHATD_BENCH_OS_H
 
-#include <stdint.h>
 #include <sys/types.h>
-
-#include "util/err.h"
-
-#define POLLER_IN   0x1
-#define POLLER_OUT  0x2
-#define POLLER_HUP  0x4         /* peer closed or error; always reported */
-
-struct poller;
-
-struct poller_event {
-    void *ptr;                  /* as given to poller_add() */
-    int   mask;                 /* POLLER_* that fired */
-};
-
-/* A new poller for up to about hint descriptors.  Returns it (caller owns,
- * poller_free()), or NULL with a reason in err. */
-struct poller *poller_new(int hint, char err[ERR_LEN]);
-void poller_free(struct poller *p);
-
-/* Watch fd for mask (POLLER_IN, POLLER_OUT; 0 watches for a hang-up only),
- * reporting ptr.  poller_mod() changes the mask; poller_del() stops.
- * Each returns 0 or -1 with errno. */
-int poller_add(struct poller *p, int fd, int mask, void *ptr);
-int poller_mod(struct poller *p, int fd, int mask, void *ptr);
-int poller_del(struct poller *p, int fd);
-
-/* Wait up to timeout_ms (-1: no limit) and fill up to max events.
- * Returns how many, 0 on time-out or EINTR, -1 with errno. */
-int poller_wait(struct poller *p, struct poller_event *ev, int max,
-                int timeout_ms);
 
 /* Bind the IPv4 socket fd to source address 127.0.0.<host> with no port
  * yet, so the port is picked at connect() against the whole 4-tuple and
@@ -50,9 +19,10 @@ int os_bind_loopback(int fd, unsigned host);
  * behind, so that tens of thousands of closes do not poison the next run. */
 void os_close_reset(int fd);
 
-/* Raise RLIMIT_NOFILE (soft, and the hard limit if we may) to at least
- * want.  Returns the soft limit now in force. */
-long os_raise_fd_limit(long want);
+/* Has the peer of connected socket fd closed or reset the connection
+ * (whatever it sent before may still be unread)?  Asks without waiting
+ * and without reading. */
+int os_peer_closed(int fd);
 
 /* Another process's CPU time and memory, from /proc. */
 struct os_proc {

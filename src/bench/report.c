@@ -29,7 +29,7 @@ report_human(FILE *out, const struct bench_cfg *cfg,
 {
     double w = r->window_s;
 
-    fprintf(out, "%s %s: clients %ld/%ld", proto_names[cfg->proto],
+    fprintf(out, "%s %s: clients %ld/%ld", wire_names[cfg->wire],
             cfg->target.text, r->connected, cfg->clients);
     if (cfg->slow > 0)
         fprintf(out, " (+%ld/%ld slow, %ld closed)", r->slow_joined,
@@ -89,7 +89,7 @@ report_json(FILE *out, const struct bench_cfg *cfg,
     double w = r->window_s;
     long joined = r->connected + r->slow_joined;
 
-    fprintf(out, "{\"protocol\":\"%s\",\"addr\":", proto_names[cfg->proto]);
+    fprintf(out, "{\"protocol\":\"%s\",\"addr\":", wire_names[cfg->wire]);
     json_string(out, cfg->target.text);
     fprintf(out, ",\"clients\":%ld,"
             "\"connected\":%ld,\"publishers\":%ld,\"slow\":%ld,"

@@ -1,25 +1,24 @@
-/* chat.c -- the client's loop.
+/* chat.c -- the client: stdin and the socket, two descriptors on one loop.
  *
  * Output to the server is buffered and written only when the socket is
- * writable; stdin is read only while that buffer has room, so a server
- * that stops reading slows typing, never memory.  On a terminal, the line
- * the user typed is erased when the server echoes it back, so each message
- * shows once. */
+ * writable; stdin is watched only while that buffer has room, so a server
+ * that stops reading slows typing, never memory.  Before each wait, plan()
+ * says what is worth watching now.  On a terminal, the line the user typed
+ * is erased when the server echoes it back, so each message shows once. */
 #include "client/chat.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "loop/loop.h"
 #include "net/addr.h"
 #include "net/sock.h"
 #include "proto/frame.h"
-#include "util/clock.h"
+#include "util/io.h"
 #include "util/xmalloc.h"
 
 #define OUT_MAX      (256 * 1024)   /* stop reading stdin past this */
@@ -34,9 +33,14 @@ struct buf {
 
 struct chat {
     const struct chat_config *cfg;
+    struct loop loop;
+    struct loop_timer linger;       /* armed at our half-close */
+    struct loop_timer stdin_ready;  /* stdin the backend cannot watch */
     int         fd;
     int         stdin_open;
+    int         stdin_always_ready; /* a file, /dev/null under epoll */
     int         sent_eof;
+    int         rc;                 /* run()'s result once stopped */
     int         tty;                /* stdin and stdout are terminals */
     int         got_error;
     int         at_line_start;      /* what we printed ended with LF */
@@ -66,21 +70,11 @@ buf_consume(struct buf *b, size_t n)
     b->len -= n;
 }
 
+/* Our terminal or pipe: if it is gone there is no one to tell. */
 static void
-write_out(struct chat *ch, const char *p, size_t n)
+write_out(const char *p, size_t n)
 {
-    while (n > 0) {
-        ssize_t w = write(STDOUT_FILENO, p, n);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    (void)ch;
+    (void)io_write_all(STDOUT_FILENO, p, n);
 }
 
 static void
@@ -134,13 +128,30 @@ from_stdin(struct chat *ch, const char *p, size_t n, int eof)
     }
 }
 
+/* Is line[0..len) the server's echo of what we typed: the same text (the
+ * line chat), or "NICK: " and the same text (the chat profile)? */
+static int
+is_echo(const struct chat *ch, const char *line, size_t len)
+{
+    size_t pre;
+
+    if (len == ch->echolen)
+        return memcmp(line, ch->echo, len) == 0;
+    if (len < ch->echolen + 3)
+        return 0;
+    pre = len - ch->echolen - 2;
+    return memcmp(line + pre, ": ", 2) == 0 &&
+           memcmp(line + pre + 2, ch->echo, ch->echolen) == 0 &&
+           memchr(line, ' ', pre) == NULL;
+}
+
 /* Print server bytes in line mode, erasing our typed line before its
  * echo on a terminal. */
 static void
 print_lines(struct chat *ch, const char *p, size_t n)
 {
     if (!ch->tty) {
-        write_out(ch, p, n);
+        write_out(p, n);
         return;
     }
     while (n > 0) {
@@ -148,11 +159,11 @@ print_lines(struct chat *ch, const char *p, size_t n)
         size_t len = nl ? (size_t)(nl - p) + 1 : n;
 
         if (ch->at_line_start && ch->echo_armed && nl != NULL &&
-            len - 1 == ch->echolen && memcmp(p, ch->echo, ch->echolen) == 0) {
-            write_out(ch, "\x1b[1A\x1b[2K", 8);
+            is_echo(ch, p, len - 1)) {
+            write_out("\x1b[1A\x1b[2K", 8);
             ch->echo_armed = 0;
         }
-        write_out(ch, p, len);
+        write_out(p, len);
         ch->at_line_start = nl != NULL;
         p += len;
         n -= len;
@@ -172,11 +183,11 @@ print_packets(struct chat *ch)
         off += used;
         if (f.type == 1) {
             print_lines(ch, f.data, f.len);
-            write_out(ch, "\n", 1);
+            write_out("\n", 1);
             ch->at_line_start = 1;
         } else if (f.type == 2) {
             if (!ch->cfg->quiet_acks)
-                write_out(ch, "ok\n", 3);
+                write_out("ok\n", 3);
         } else if (f.type == 3) {
             fprintf(stderr, "chat: server error: %.*s\n", (int)f.len, f.data);
             errf(ch->err, "the server refused us");
@@ -192,61 +203,6 @@ print_packets(struct chat *ch)
         return -1;
     }
     return 0;
-}
-
-/* Wait for stdin and the socket; sets *rin, *rsock, *wsock. */
-static int
-wait_io(struct chat *ch, int timeout_ms, int *rin, int *rsock, int *wsock)
-{
-    int want_in = ch->stdin_open && ch->out.len < OUT_MAX;
-    int want_out = ch->out.len > 0;
-    int n;
-
-    *rin = *rsock = *wsock = 0;
-    if (ch->cfg->use_select) {
-        fd_set r, w;
-        struct timeval tv, *tp = NULL;
-
-        if (ch->fd >= FD_SETSIZE) {
-            errno = EMFILE;
-            return -1;
-        }
-        FD_ZERO(&r);
-        FD_ZERO(&w);
-        if (want_in)
-            FD_SET(STDIN_FILENO, &r);
-        FD_SET(ch->fd, &r);
-        if (want_out)
-            FD_SET(ch->fd, &w);
-        if (timeout_ms >= 0) {
-            tv.tv_sec = timeout_ms / 1000;
-            tv.tv_usec = (timeout_ms % 1000) * 1000;
-            tp = &tv;
-        }
-        n = select(ch->fd + 1, &r, &w, NULL, tp);
-        if (n > 0) {
-            *rin = want_in && FD_ISSET(STDIN_FILENO, &r);
-            *rsock = FD_ISSET(ch->fd, &r);
-            *wsock = FD_ISSET(ch->fd, &w);
-        }
-    } else {
-        struct pollfd p[2];
-
-        p[0].fd = ch->fd;
-        p[0].events = (short)(POLLIN | (want_out ? POLLOUT : 0));
-        p[1].fd = want_in ? STDIN_FILENO : -1;
-        p[1].events = POLLIN;
-        p[0].revents = p[1].revents = 0;
-        n = poll(p, 2, timeout_ms);
-        if (n > 0) {
-            *rsock = (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
-            *wsock = (p[0].revents & (POLLOUT | POLLERR)) != 0;
-            *rin = (p[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
-        }
-    }
-    if (n == -1 && errno == EINTR)
-        n = 0;
-    return n;
 }
 
 /* Read stdin once. */
@@ -309,42 +265,124 @@ write_sock(struct chat *ch)
     return 0;
 }
 
+static void
+finish(struct chat *ch, int rc)
+{
+    ch->rc = rc;
+    loop_stop(&ch->loop);
+}
+
+static void
+on_sock(struct loop *l, int fd, int mask, void *arg)
+{
+    struct chat *ch = arg;
+
+    (void)l;
+    (void)fd;
+    if (mask & LOOP_READ) {
+        int r = read_sock(ch);
+
+        if (r <= 0) {
+            finish(ch, r);
+            return;
+        }
+    }
+    if ((mask & LOOP_WRITE) && write_sock(ch) == -1)
+        finish(ch, -1);
+}
+
+static void
+on_stdin(struct loop *l, int fd, int mask, void *arg)
+{
+    (void)l;
+    (void)fd;
+    (void)mask;
+    read_stdin(arg);
+}
+
+static void
+on_stdin_ready(struct loop *l, void *arg)
+{
+    (void)l;
+    read_stdin(arg);
+}
+
+static void
+on_linger(struct loop *l, void *arg)
+{
+    (void)l;
+    finish(arg, 0);
+}
+
+/* Watch stdin (on != 0) or stop.  epoll refuses a regular file or
+ * /dev/null (EPERM); such a descriptor is always ready, so a timer due at
+ * once reads it instead, pass after pass, until it ends or our buffer
+ * fills.  Returns 0, or -1 with errno. */
+static int
+watch_stdin(struct chat *ch, int on)
+{
+    if (!on) {
+        loop_del(&ch->loop, STDIN_FILENO, LOOP_READ);
+        loop_timer_stop(&ch->loop, &ch->stdin_ready);
+        return 0;
+    }
+    if (!ch->stdin_always_ready) {
+        if (loop_add(&ch->loop, STDIN_FILENO, LOOP_READ, on_stdin, ch) == 0)
+            return 0;
+        if (errno != EPERM)
+            return -1;
+        ch->stdin_always_ready = 1;
+    }
+    loop_timer_start(&ch->loop, &ch->stdin_ready, 0, 0, on_stdin_ready, ch);
+    return 0;
+}
+
+/* Before each wait: watch stdin only while there is room for what it
+ * brings, the socket for writing only while something waits to go.  Once
+ * stdin has ended and all is sent, half-close and give the server
+ * linger_ms to answer. */
+static void
+plan(struct loop *l, void *arg)
+{
+    struct chat *ch = arg;
+    int rc;
+
+    if (ch->out.len > 0)
+        rc = loop_add(l, ch->fd, LOOP_WRITE, on_sock, ch);
+    else {
+        loop_del(l, ch->fd, LOOP_WRITE);
+        rc = 0;
+    }
+    if (rc == -1 ||
+        watch_stdin(ch, ch->stdin_open && ch->out.len < OUT_MAX) == -1) {
+        errf(ch->err, "cannot wait for input: %s", strerror(errno));
+        finish(ch, -1);
+        return;
+    }
+    if (!ch->stdin_open && ch->out.len == 0 && !ch->sent_eof) {
+        shutdown(ch->fd, SHUT_WR);  /* done sending; keep listening */
+        ch->sent_eof = 1;
+        loop_timer_start(l, &ch->linger, (uint64_t)ch->cfg->linger_ms, 0,
+                         on_linger, ch);
+    }
+}
+
+/* Serve stdin and the socket until the server closes, the linger after
+ * our half-close is over, or something breaks.  Returns 0, or -1 with a
+ * reason in ch->err. */
 static int
 run(struct chat *ch)
 {
-    uint64_t deadline = 0;
-
-    for (;;) {
-        int rin, rsock, wsock, timeout = -1, n;
-
-        if (!ch->stdin_open && ch->out.len == 0 && !ch->sent_eof) {
-            shutdown(ch->fd, SHUT_WR);  /* done sending; keep listening */
-            ch->sent_eof = 1;
-            deadline = clock_ms() + (uint64_t)ch->cfg->linger_ms;
-        }
-        if (ch->sent_eof) {
-            uint64_t now = clock_ms();
-
-            if (now >= deadline)
-                return 0;
-            timeout = (int)(deadline - now);
-        }
-        n = wait_io(ch, timeout, &rin, &rsock, &wsock);
-        if (n < 0) {
-            errf(ch->err, "wait failed: %s", strerror(errno));
-            return -1;
-        }
-        if (rsock) {
-            int r = read_sock(ch);
-
-            if (r <= 0)
-                return r;
-        }
-        if (wsock && write_sock(ch) == -1)
-            return -1;
-        if (rin)
-            read_stdin(ch);
+    if (loop_add(&ch->loop, ch->fd, LOOP_READ, on_sock, ch) == -1) {
+        errf(ch->err, "cannot wait for the server: %s", strerror(errno));
+        return -1;
     }
+    loop_before_wait(&ch->loop, plan, ch);
+    if (loop_run(&ch->loop) == -1) {
+        errf(ch->err, "wait failed: %s", strerror(errno));
+        return -1;
+    }
+    return ch->rc;
 }
 
 int
@@ -359,6 +397,8 @@ chat_run(const struct chat_config *cfg, char err[ERR_LEN])
     ch.stdin_open = 1;
     ch.at_line_start = 1;
     ch.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    loop_timer_init(&ch.linger);
+    loop_timer_init(&ch.stdin_ready);
     sock_ignore_sigpipe();
     if (addr_get(cfg->addr, ADDR_CONNECT, &a, err) == -1)
         return 1;
@@ -370,11 +410,17 @@ chat_run(const struct chat_config *cfg, char err[ERR_LEN])
         close(ch.fd);
         return 1;
     }
+    if (loop_init(&ch.loop, cfg->backend != NULL ? cfg->backend : "poll",
+                  err) == -1) {
+        close(ch.fd);
+        return 1;
+    }
     if (cfg->packet)
         send_packet(&ch, 0, cfg->nick, strlen(cfg->nick));
     rc = run(&ch);
     if (rc == 0 && ch.out.len > 0 && !ch.sent_eof)
         fprintf(stderr, "chat: the server closed the connection\n");
+    loop_fini(&ch.loop);
     close(ch.fd);
     free(ch.out.data);
     free(ch.in.data);

@@ -1,7 +1,7 @@
 /* chat.h -- the interactive client: stdin lines out, server data in.
  *
- * One thread waits on stdin and the socket at once (poll, or select), so
- * neither side can stall the other.  In packet mode the client speaks the
+ * One thread waits on stdin and the socket at once, on the event loop
+ * chatd uses (src/loop/), so neither side can stall the other.  In packet mode the client speaks the
  * packet profile's framing: it registers a nickname, sends each line as a
  * type-1 packet and prints what arrives. */
 #ifndef CHATD_CHAT_H
@@ -11,7 +11,7 @@
 
 struct chat_config {
     const char *addr;           /* ADDR as given, or NULL for the default */
-    int         use_select;     /* wait with select() instead of poll() */
+    const char *backend;        /* loop backend name; NULL: poll */
     int         packet;         /* packet framing */
     const char *nick;           /* packet: the nickname to register */
     int         quiet_acks;     /* packet: do not print "ok" */

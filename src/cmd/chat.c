@@ -4,14 +4,15 @@
 #include <string.h>
 
 #include "client/chat.h"
+#include "loop/loop.h"
 #include "util/log.h"
-
-#define CHAT_VERSION "0.1.0"
+#include "util/parse.h"
+#include "util/version.h"
 
 #define usage_error(...) log_usage_error(usage_text, __VA_ARGS__)
 
 static const char usage_text[] =
-"usage: chat [--backend poll|select] [ADDR]\n"
+"usage: chat [--backend NAME] [ADDR]\n"
 "       chat --packet --nick NAME [--quiet-acks] [ADDR]\n"
 "\n"
 "Sends each line of stdin to the chat server at ADDR and prints what it\n"
@@ -20,7 +21,7 @@ static const char usage_text[] =
 "stdin the client half-closes and prints until the server closes or 2 s\n"
 "pass, so `printf 'hi\\n' | chat` shows the echo.\n"
 "\n"
-"  -b, --backend NAME  wait with poll (default) or select\n"
+"  -b, --backend NAME  the event loop's backend, as chatd's (default poll)\n"
 "      --packet        speak the packet profile's framing\n"
 "  -n, --nick NAME     packet: the nickname to register (1-32 bytes)\n"
 "  -q, --quiet-acks    packet: do not print 'ok' acknowledgements\n"
@@ -38,8 +39,8 @@ main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct chat_config cfg = {NULL, 0, 0, NULL, 0, 2000};
-    char err[ERR_LEN];
+    struct chat_config cfg = {NULL, NULL, 0, NULL, 0, 2000};
+    char err[ERR_LEN], names[64];
     int opt;
 
     log_set_program("chat");
@@ -47,16 +48,18 @@ main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, ":b:n:qh", opts, NULL)) != -1) {
         switch (opt) {
         case 'b':
-            if (strcmp(optarg, "poll") != 0 && strcmp(optarg, "select") != 0)
-                return usage_error("bad --backend '%s' (expected poll or "
-                                   "select)", optarg);
-            cfg.use_select = strcmp(optarg, "select") == 0;
+            if (parse_enum(optarg, loop_backend_names) == -1) {
+                parse_enum_list(names, sizeof(names), loop_backend_names);
+                return usage_error("bad --backend '%s' (expected %s)",
+                                   optarg, names);
+            }
+            cfg.backend = optarg;
             break;
         case 'P': cfg.packet = 1; break;
         case 'n': cfg.nick = optarg; break;
         case 'q': cfg.quiet_acks = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
-        case 'V': printf("chat %s\n", CHAT_VERSION); return 0;
+        case 'V': printf("chat %s\n", CHATD_VERSION); return 0;
         case ':':
             return usage_error("option '%s' needs a value",
                                argv[optind - 1]);

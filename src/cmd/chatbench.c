@@ -4,32 +4,37 @@
  * Exit status: 0 when the run happened (losses are figures, not failures),
  * 1 if it could not run (nobody could connect; the reason on stderr), 2
  * for a usage error. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 
 #include "bench/bench.h"
-#include "bench/proto.h"
+#include "bench/wire.h"
 #include "bench/report.h"
 #include "net/addr.h"
 #include "net/sock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/version.h"
 
-#define CHATBENCH_VERSION   "0.1.0"
 #define CLIENTS_MAX         1000000L
 #define THREADS_MAX         64
 #define LINE_SIZE_MAX       1024        /* chatd cuts longer lines */
+#define CHAT_SIZE_MAX       300         /* the chat profile cuts what would
+                                         * not fit one IRC line, prefix and
+                                         * all: 300 fits any nick and room */
+#define ROOM_MAX            50          /* '#' and 1-49 characters */
 #define SIZE_MAX_BYTES      (1u << 20)
 
 static const char usage_text[] =
     "usage: chatbench [--clients N] [--publishers M] [--rate R|--max]\n"
     "                 [--size B] [--duration S] [--warmup S] [--slow K]\n"
-    "                 [--protocol line|redis|nats] [--pid PID] [--json] ADDR\n"
+    "                 [--protocol line|chat|redis|nats] [--pid PID] [--json]\n"
+    "                 ADDR\n"
     "\n"
     "Open N clients to a chat or pub/sub server, have M of them publish\n"
     "timestamped messages, and measure what every client receives.\n"
@@ -48,8 +53,11 @@ static const char usage_text[] =
     "                        has come for S seconds (default 2)\n"
     "      --connect-timeout S  give up joining after this (default 60)\n"
     "  -k, --slow K          K more clients that subscribe and never read\n"
-    "  -P, --protocol NAME   line (chatd, default), redis (pub/sub), nats\n"
+    "  -P, --protocol NAME   line (chatd, default), chat (chatd --profile chat:\n"
+    "                        nicknames b0, b1, ... in one room), redis\n"
+    "                        (pub/sub), nats\n"
     "      --channel NAME    Redis channel or NATS subject (default chatbench)\n"
+    "      --room NAME       the room of --protocol chat (default #bench)\n"
     "      --pid PID         the server's process: report its CPU time per\n"
     "                        delivery and its memory (Linux /proc)\n"
     "  -t, --threads T       event loops (default 1)\n"
@@ -79,7 +87,8 @@ parse_seconds(const char *s, double max, double *out)
 }
 
 enum {
-    OPT_WARMUP = 256, OPT_DRAIN, OPT_CONNECT_TIMEOUT, OPT_CHANNEL, OPT_PID
+    OPT_WARMUP = 256, OPT_DRAIN, OPT_CONNECT_TIMEOUT, OPT_CHANNEL, OPT_ROOM,
+    OPT_PID
 };
 
 static const struct option opts[] = {
@@ -96,6 +105,7 @@ static const struct option opts[] = {
     { "slow",            required_argument, NULL, 'k' },
     { "protocol",        required_argument, NULL, 'P' },
     { "channel",         required_argument, NULL, OPT_CHANNEL },
+    { "room",            required_argument, NULL, OPT_ROOM },
     { "pid",             required_argument, NULL, OPT_PID },
     { "threads",         required_argument, NULL, 't' },
     { "json",            no_argument,       NULL, 'j' },
@@ -105,11 +115,35 @@ static const struct option opts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-/* Turn one option into cfg.  Returns -1 if it was fine, or an exit code
- * (0 after --help or --version, 2 for a usage error). */
+/* What the command line says beside the bench_cfg. */
+struct cli {
+    int         json;           /* --json */
+    int         rate_given;     /* --rate, which --max excludes */
+    const char *channel;        /* --channel (redis, nats) */
+    const char *room;           /* --room (chat) */
+};
+
+/* Is s a chat room name: '#' and 1-49 characters without space, comma,
+ * ':' or control characters? */
+static int
+room_is_valid(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n < 2 || n > ROOM_MAX || s[0] != '#')
+        return 0;
+    for (i = 1; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ' ' ||
+            s[i] == ',' || s[i] == ':')
+            return 0;
+    return 1;
+}
+
+/* Turn one option into cfg or cli.  Returns -1 if it was fine, or an exit
+ * code (0 after --help or --version, 2 for a usage error). */
 static int
 take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
-            int *json, int *rate_given)
+            struct cli *cli)
 {
     long n;
     int k;
@@ -122,15 +156,15 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         cfg->clients = n;
         break;
     case 'p':
-        if (parse_long(arg, 0, PROTO_PUB_MAX + 1L, &n) == -1)
+        if (parse_long(arg, 0, WIRE_PUB_MAX + 1L, &n) == -1)
             return usage_error("bad --publishers '%s' (expected 0-%ld)", arg,
-                               PROTO_PUB_MAX + 1L);
+                               WIRE_PUB_MAX + 1L);
         cfg->publishers = n;
         break;
     case 'r':
         if (parse_seconds(arg, 1e9, &cfg->rate) == -1 || cfg->rate <= 0)
             return usage_error("bad --rate '%s' (messages per second)", arg);
-        *rate_given = 1;
+        cli->rate_given = 1;
         break;
     case 'm':
         cfg->max = 1;
@@ -141,9 +175,9 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         cfg->window = n;
         break;
     case 's':
-        if (parse_long(arg, PROTO_PAYLOAD_MIN, SIZE_MAX_BYTES, &n) == -1)
+        if (parse_long(arg, WIRE_PAYLOAD_MIN, SIZE_MAX_BYTES, &n) == -1)
             return usage_error("bad --size '%s' (expected %d-%u bytes)", arg,
-                               PROTO_PAYLOAD_MIN, SIZE_MAX_BYTES);
+                               WIRE_PAYLOAD_MIN, SIZE_MAX_BYTES);
         cfg->size = (size_t)n;
         break;
     case 'd':
@@ -169,15 +203,21 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         cfg->slow = n;
         break;
     case 'P':
-        if ((k = parse_enum(arg, proto_names)) == -1)
-            return usage_error("unknown protocol '%s' (expected line, redis "
-                               "or nats)", arg);
-        cfg->proto = (enum proto_kind)k;
+        if ((k = parse_enum(arg, wire_names)) == -1)
+            return usage_error("unknown protocol '%s' (expected line, chat, "
+                               "redis or nats)", arg);
+        cfg->wire = (enum wire_kind)k;
         break;
     case OPT_CHANNEL:
         if (*arg == '\0' || strlen(arg) > 200 || strpbrk(arg, " \t\r\n"))
             return usage_error("bad --channel '%s'", arg);
-        cfg->channel = arg;
+        cli->channel = arg;
+        break;
+    case OPT_ROOM:
+        if (!room_is_valid(arg))
+            return usage_error("bad --room '%s' (expected # and 1-49 "
+                               "characters, no space, comma or colon)", arg);
+        cli->room = arg;
         break;
     case OPT_PID:
         if (parse_long(arg, 1, 1L << 30, &n) == -1)
@@ -191,7 +231,7 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         cfg->threads = (int)n;
         break;
     case 'j':
-        *json = 1;
+        cli->json = 1;
         break;
     case 'v':
         cfg->verbose = 1;
@@ -200,7 +240,7 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         fputs(usage_text, stdout);
         return 0;
     case 'V':
-        puts("chatbench " CHATBENCH_VERSION);
+        puts("chatbench " CHATD_VERSION);
         return 0;
     case ':':
         return usage_error("option '%s' needs a value", opt);
@@ -220,9 +260,12 @@ check_config(const struct bench_cfg *cfg, int rate_given)
     if (cfg->publishers > cfg->clients)
         return usage_error("--publishers (%ld) is more than --clients (%ld)",
                            cfg->publishers, cfg->clients);
-    if (cfg->proto == PROTO_LINE && cfg->size > LINE_SIZE_MAX)
+    if (cfg->wire == WIRE_LINE && cfg->size > LINE_SIZE_MAX)
         return usage_error("--size %zu: a line server cuts payloads over "
                            "%d bytes", cfg->size, LINE_SIZE_MAX);
+    if (cfg->wire == WIRE_CHAT && cfg->size > CHAT_SIZE_MAX)
+        return usage_error("--size %zu: the chat profile cuts messages over "
+                           "%d bytes", cfg->size, CHAT_SIZE_MAX);
     return -1;
 }
 
@@ -231,12 +274,13 @@ main(int argc, char **argv)
 {
     static struct bench_result res;     /* 60 KiB of histogram */
     struct bench_cfg cfg;
+    struct cli cli = { 0, 0, "chatbench", "#bench" };
     char err[ERR_LEN], opt[64];
-    int ch, json = 0, rate_given = 0, rc;
+    int ch, rc;
 
     log_set_program("chatbench");
     memset(&cfg, 0, sizeof(cfg));
-    cfg.proto = PROTO_LINE;
+    cfg.wire = WIRE_LINE;
     cfg.clients = 100;
     cfg.publishers = 1;
     cfg.rate = 1000;
@@ -247,7 +291,6 @@ main(int argc, char **argv)
     cfg.drain_s = 2;
     cfg.connect_s = 60;
     cfg.threads = 1;
-    cfg.channel = "chatbench";
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":c:p:r:mw:s:d:k:P:t:jvhV", opts,
                              NULL)) != -1) {
@@ -255,7 +298,7 @@ main(int argc, char **argv)
             snprintf(opt, sizeof(opt), "%s", argv[optind - 1]);
         else
             snprintf(opt, sizeof(opt), "-%c", optopt ? optopt : ch);
-        rc = take_option(ch, optarg, opt, &cfg, &json, &rate_given);
+        rc = take_option(ch, optarg, opt, &cfg, &cli);
         if (rc != -1)
             return rc;
     }
@@ -263,8 +306,9 @@ main(int argc, char **argv)
         return usage_error("no address to connect to");
     if (optind + 1 < argc)
         return usage_error("give one address");
-    if ((rc = check_config(&cfg, rate_given)) != -1)
+    if ((rc = check_config(&cfg, cli.rate_given)) != -1)
         return rc;
+    cfg.channel = cfg.wire == WIRE_CHAT ? cli.room : cli.channel;
     if (addr_get(argv[optind], ADDR_CONNECT, &cfg.target, err) == -1)
         return usage_error("%s", err);
     sock_ignore_sigpipe();
@@ -272,7 +316,7 @@ main(int argc, char **argv)
         log_warnx("%s", err);
         return 1;
     }
-    if (json)
+    if (cli.json)
         report_json(stdout, &cfg, &res);
     else
         report_human(stdout, &cfg, &res);

@@ -13,8 +13,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/parse.h"
-
-#define ECHOD_VERSION "0.1.0"
+#include "util/version.h"
 
 static const char usage_text[] =
     "usage: echod [--model fork|thread|prefork|event] [--workers N] "
@@ -75,7 +74,7 @@ parse_args(int argc, char **argv, struct echo_config *cfg)
             fputs(usage_text, stdout);
             return 0;
         case 'V':
-            puts("echod " ECHOD_VERSION);
+            puts("echod " CHATD_VERSION);
             return 0;
         case ':':               /* then the option is the last word */
             if (strncmp(opt, "--", 2) == 0)

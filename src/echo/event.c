@@ -12,7 +12,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,14 +251,6 @@ on_accept(struct loop *l, int lfd, int mask, void *arg)
     }
 }
 
-static void
-on_signal(struct loop *l, int signo, void *arg)
-{
-    (void)signo;
-    (void)arg;
-    loop_stop(l);
-}
-
 int
 event_serve(const struct echo_env *e, char err[ERR_LEN])
 {
@@ -273,14 +264,12 @@ event_serve(const struct echo_env *e, char err[ERR_LEN])
     }
     s->lfd = e->lfd;
     snprintf(s->who, sizeof(s->who), "pid %ld", (long)getpid());
-    if (worker_init() == -1 || loop_catch_signal(&s->loop, SIGTERM) == -1 ||
-        loop_catch_signal(&s->loop, SIGINT) == -1 ||
+    if (worker_init() == -1 || worker_catch_stop(&s->loop) == -1 ||
         loop_add(&s->loop, s->lfd, LOOP_READ, on_accept, s) == -1) {
         errf(err, "cannot set up the event loop: %s", strerror(errno));
         rc = -1;
         goto out;
     }
-    loop_on_signal(&s->loop, on_signal, s);
     loop_before_wait(&s->loop, reap, s);
     log_set_buffered(1);        /* one write per loop pass, see reap() */
     log_event("pid %ld: event loop on %s", (long)getpid(),

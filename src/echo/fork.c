@@ -2,13 +2,14 @@
  *
  * The parent only accepts and forks.  The child closes its copy of the
  * listener, echoes, reports and exits; the parent closes its copy of the
- * client socket at once.  A SIGCHLD handler reaps every finished child
+ * client socket at once.  On SIGCHLD it reaps every finished child
  * (waitpid(-1, WNOHANG) in a loop), so none stays a zombie.
  *
- * The one idea: SIGCHLD, SIGINT and SIGTERM are blocked except while the
- * parent sleeps in pselect(), so the handlers run only there.  That makes
- * the children table safe to share with the reaper without locks, and a
- * stop request cannot slip in between "check the flag" and "sleep". */
+ * The parent is an event loop (src/loop/) with one descriptor, the
+ * listener, and three signals: SIGCHLD, SIGINT and SIGTERM reach it only
+ * inside the loop's wait and are dispatched like events, so the reaper is
+ * ordinary code that may log and edit the children table without locks,
+ * and a stop request cannot slip in between "check the flag" and "sleep". */
 #include "echo/model.h"
 
 #include <errno.h>
@@ -21,20 +22,25 @@
 #include <unistd.h>
 
 #include "echo/worker.h"
+#include "loop/loop.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
 #define STOP_WAIT_MS 5000
 
-/* Live children.  The parent appends (with SIGCHLD blocked), the reaper
- * removes; kill() on an entry is safe since a pid is not reused before it
- * is reaped, and reaping removes it. */
+/* Live children: the parent appends, the reaper removes; kill() on an
+ * entry is safe since a pid is not reused before it is reaped, and reaping
+ * removes it. */
 static pid_t *kids;
 static size_t nkids, kids_cap;
-static volatile sig_atomic_t nabnormal;     /* children killed by a signal */
-static volatile sig_atomic_t last_bad_pid, last_bad_sig;
-/* In a child: the client socket, for the SIGTERM handler. */
+
+struct forksrv {
+    const struct echo_env *e;       /* borrowed */
+    struct loop            loop;
+    unsigned long          naccepted;
+    unsigned long          nabnormal;   /* children killed by a signal */
+};
 
 static void
 forget(pid_t pid)
@@ -50,47 +56,32 @@ forget(pid_t pid)
 }
 
 static void
-on_sigchld(int signo)
+reap(struct forksrv *s)
 {
-    int saved = errno, st;
     pid_t pid;
+    int st;
 
-    (void)signo;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         forget(pid);
-        if (WIFSIGNALED(st)) {
-            nabnormal++;
-            last_bad_pid = (sig_atomic_t)pid;
-            last_bad_sig = WTERMSIG(st);
-        }
+        if (WIFSIGNALED(st))
+            log_warnx("child pid %ld killed by signal %d (%lu such children "
+                      "so far)", (long)pid, WTERMSIG(st), ++s->nabnormal);
     }
-    errno = saved;
 }
 
-/* The reaper cannot log (not async-signal-safe): say it here. */
+/* The child's whole life: serve fd, report, exit.  It drops the parent's
+ * loop and table, and serves with the mask the loop waits with, which lets
+ * in SIGINT and SIGTERM (see worker_serve_stoppable). */
 static void
-report_abnormal(void)
-{
-    static sig_atomic_t seen;
-
-    if (nabnormal == seen)
-        return;
-    log_warnx("child pid %ld killed by signal %d (%d such children so far)",
-              (long)last_bad_pid, (int)last_bad_sig, (int)nabnormal);
-    seen = nabnormal;
-}
-
-/* The child's whole life: serve fd, report, exit.  waitmask is the signal
- * mask to serve with (SIGINT and SIGTERM unblocked). */
-static void
-child(const struct echo_env *e, int fd, const char *peer,
-      const sigset_t *waitmask)
+child(struct forksrv *s, int fd, const char *peer)
 {
     struct worker_conn c;
+    sigset_t waitmask = s->loop.waitmask;
     struct sigaction dfl;
 
-    close(e->lfd);
-    free(kids);                 /* the parent's table, not ours */
+    close(s->e->lfd);
+    loop_fini(&s->loop);
+    free(kids);
     kids = NULL;
     nkids = kids_cap = 0;
     worker_forget_stats();
@@ -101,15 +92,10 @@ child(const struct echo_env *e, int fd, const char *peer,
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     (void)sigaction(SIGCHLD, &dfl, NULL);
-    worker_serving_fd = fd;
-    if (worker_handle(SIGTERM, worker_on_stop_serving) == -1 ||
-        worker_handle(SIGINT, worker_on_stop_serving) == -1 ||
-        sigprocmask(SIG_SETMASK, waitmask, NULL) == -1) {
+    if (worker_serve_stoppable(&c, &waitmask) == -1) {
         log_warn("pid %ld: cannot set up signals", (long)getpid());
         exit(1);
     }
-    worker_echo(&c);
-    worker_serving_fd = -1;     /* before close: the handler may run */
     close(fd);
     worker_report();
     worker_fini();
@@ -117,8 +103,7 @@ child(const struct echo_env *e, int fd, const char *peer,
 }
 
 static void
-spawn(const struct echo_env *e, int fd, const char *peer,
-      const sigset_t *waitmask)
+spawn(struct forksrv *s, int fd, const char *peer)
 {
     static struct log_limit fork_limit;
     pid_t pid;
@@ -132,44 +117,67 @@ spawn(const struct echo_env *e, int fd, const char *peer,
         return;
     }
     if (pid == 0)
-        child(e, fd, peer, waitmask);   /* does not return */
+        child(s, fd, peer);     /* does not return */
     kids[nkids++] = pid;
-    close(fd);                          /* the child's now */
+    close(fd);                  /* the child's now */
+}
+
+static void
+on_accept(struct loop *l, int lfd, int mask, void *arg)
+{
+    struct forksrv *s = arg;
+    char peer[ADDR_TEXT_LEN];
+    int fd;
+
+    (void)l;
+    (void)mask;
+    fd = worker_accept(lfd, peer, sizeof(peer));
+    if (fd == -1)
+        return;
+    s->naccepted++;
+    spawn(s, fd, peer);
+}
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+    if (signo == SIGCHLD)
+        reap(arg);
+    else
+        loop_stop(l);           /* SIGINT, SIGTERM */
 }
 
 int
 fork_serve(const struct echo_env *e, char err[ERR_LEN])
 {
-    char peer[ADDR_TEXT_LEN];
-    sigset_t waitmask;
-    unsigned long naccepted = 0;
+    struct forksrv s;
     int rc = 0;
 
-    if (worker_setup_parent(on_sigchld, &waitmask, err) == -1)
+    memset(&s, 0, sizeof(s));
+    s.e = e;
+    if (loop_init(&s.loop, NULL, err) == -1)
         return -1;
+    if (worker_init() == -1 || loop_catch_signal(&s.loop, SIGCHLD) == -1 ||
+        loop_catch_signal(&s.loop, SIGTERM) == -1 ||
+        loop_catch_signal(&s.loop, SIGINT) == -1 ||
+        loop_add(&s.loop, e->lfd, LOOP_READ, on_accept, &s) == -1) {
+        errf(err, "cannot set up the loop: %s", strerror(errno));
+        rc = -1;
+        goto out;
+    }
+    loop_on_signal(&s.loop, on_signal, &s);
     echo_ready(e);
-    while (!worker_got_stop) {
-        int fd, r = worker_wait_readable(e->lfd, &waitmask);
-
-        report_abnormal();
-        if (r == -1) {
-            errf(err, "cannot wait for connections: %s", strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (r == 0)
-            continue;           /* a signal: a reaped child, or stop */
-        fd = worker_accept(e->lfd, peer, sizeof(peer));
-        if (fd == -1)
-            continue;
-        naccepted++;
-        spawn(e, fd, peer, &waitmask);
+    if (loop_run(&s.loop) == -1) {
+        errf(err, "cannot wait for connections: %s", strerror(errno));
+        rc = -1;
     }
     worker_stop();
     worker_stop_children(kids, nkids, STOP_WAIT_MS);
     nkids = 0;
     log_event("pid %ld exiting: %lu connections accepted, each served by "
-              "a child", (long)getpid(), naccepted);
+              "a child", (long)getpid(), s.naccepted);
+out:
+    loop_fini(&s.loop);
     worker_fini();
     free(kids);
     kids = NULL;

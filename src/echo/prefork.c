@@ -3,14 +3,17 @@
  * The parent opens nothing per connection: it forks N workers before the
  * first client, then only sleeps, replaces a worker that dies, and on
  * SIGINT or SIGTERM stops them all (SIGTERM each, wait, exit 0).  Each
- * worker waits in pselect() on the shared listener and accepts without
- * blocking: when several wake for one connection, one gets it and the
- * others go back to sleep.
+ * worker waits on the shared listener and accepts without blocking: when
+ * several wake for one connection, one gets it and the others go back to
+ * sleep.
  *
- * As in fork.c, the parent's signals are blocked except in its one wait,
- * so the reaper can edit the worker table.  A worker unblocks SIGINT and
- * SIGTERM while it serves; the handler then shuts its client socket down,
- * which ends the blocking echo at once. */
+ * Parent and workers are event loops (src/loop/): the parent's has no
+ * descriptor, only SIGCHLD, SIGINT, SIGTERM and a timer for the next
+ * replacement; a worker's has the listener and SIGINT and SIGTERM.  The
+ * loop lets signals in only while it waits, so the reaper is ordinary code
+ * that may edit the worker table.  While a worker serves a client, a stop
+ * request shuts that client's socket down (worker_serve_stoppable), which
+ * ends the blocking echo at once. */
 #include "echo/model.h"
 
 #include <errno.h>
@@ -19,13 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "echo/worker.h"
+#include "loop/loop.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -44,16 +46,21 @@ struct slot {
 static struct slot *slots;
 static size_t nslots;
 static pid_t *pids;             /* scratch for worker_stop_children */
-/* In a worker: the client being served, for the SIGTERM handler. */
 
+struct pool {
+    const struct echo_env *e;       /* borrowed */
+    struct loop            loop;
+    struct loop_timer      respawn; /* the next replacement that is due */
+};
+
+/* Take every worker that has ended out of the table. */
 static void
-on_sigchld(int signo)
+reap(void)
 {
-    int saved = errno, st;
     pid_t pid;
     size_t i;
+    int st;
 
-    (void)signo;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         for (i = 0; i < nslots; i++) {
             if (slots[i].pid == pid) {
@@ -64,21 +71,44 @@ on_sigchld(int signo)
             }
         }
     }
-    errno = saved;
+}
+
+/* Accept one client and serve it to the end; a stop request while serving
+ * ends both the client and the worker. */
+static void
+on_worker_accept(struct loop *l, int lfd, int mask, void *arg)
+{
+    struct worker_conn *c = arg;
+    int rc;
+
+    (void)mask;
+    c->fd = worker_accept(lfd, c->peer, sizeof(c->peer));
+    if (c->fd == -1)
+        return;                 /* another worker took it */
+    rc = worker_serve_stoppable(c, &l->waitmask);
+    close(c->fd);
+    /* Serving replaced the loop's handlers: take the signals back. */
+    if (rc == -1 || worker_catch_stop(l) == -1) {
+        log_warn("pid %ld: cannot set up signals", (long)getpid());
+        exit(1);
+    }
+    if (worker_is_stopping())
+        loop_stop(l);
 }
 
 /* A worker's life: accept and serve one client at a time until stopped.
- * block holds SIGINT and SIGTERM; waitmask is the mask to wait and serve
- * with (them unblocked). */
+ * It drops what it inherited from the parent (table, loop) first. */
 static void
-run_worker(const struct echo_env *e, const sigset_t *block,
-           const sigset_t *waitmask)
+run_worker(struct pool *p)
 {
     struct worker_conn c;
     struct sigaction dfl;
+    char err[ERR_LEN];
+    struct loop l;
     int status = 0;
 
-    free(slots);                /* the parent's */
+    loop_fini(&p->loop);
+    free(slots);
     free(pids);
     slots = NULL;
     pids = NULL;
@@ -89,32 +119,21 @@ run_worker(const struct echo_env *e, const sigset_t *block,
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     (void)sigaction(SIGCHLD, &dfl, NULL);
-    if (worker_handle(SIGTERM, worker_on_stop_serving) == -1 ||
-        worker_handle(SIGINT, worker_on_stop_serving) == -1) {
-        log_warn("pid %ld: cannot set up signals", (long)getpid());
+    if (loop_init(&l, NULL, err) == -1) {
+        log_warnx("pid %ld: %s", (long)getpid(), err);
         exit(1);
     }
-    while (!worker_is_stopping()) {
-        int r = worker_wait_readable(e->lfd, waitmask);
-
-        if (r == -1) {
-            log_warn("pid %ld: cannot wait for connections", (long)getpid());
-            status = 1;
-            break;
-        }
-        if (r == 0)
-            continue;
-        c.fd = worker_accept(e->lfd, c.peer, sizeof(c.peer));
-        if (c.fd == -1)
-            continue;           /* another worker took it */
-        worker_serving_fd = c.fd;
-        (void)sigprocmask(SIG_SETMASK, waitmask, NULL);
-        worker_echo(&c);
-        (void)sigprocmask(SIG_BLOCK, block, NULL);
-        worker_serving_fd = -1;
-        close(c.fd);
+    if (worker_catch_stop(&l) == -1 ||
+        loop_add(&l, p->e->lfd, LOOP_READ, on_worker_accept, &c) == -1) {
+        log_warn("pid %ld: cannot set up the loop", (long)getpid());
+        exit(1);
     }
-    close(e->lfd);
+    if (loop_run(&l) == -1) {
+        log_warn("pid %ld: cannot wait for connections", (long)getpid());
+        status = 1;
+    }
+    loop_fini(&l);
+    close(p->e->lfd);
     worker_report();
     worker_fini();
     exit(status);
@@ -122,15 +141,14 @@ run_worker(const struct echo_env *e, const sigset_t *block,
 
 /* Start the worker for slot i.  Returns 0, or -1 with errno. */
 static int
-spawn(const struct echo_env *e, size_t i, const sigset_t *block,
-      const sigset_t *waitmask)
+spawn(struct pool *p, size_t i)
 {
     pid_t pid = fork();
 
     if (pid == -1)
         return -1;
     if (pid == 0)
-        run_worker(e, block, waitmask);     /* does not return */
+        run_worker(p);          /* does not return */
     slots[i].pid = pid;
     slots[i].dead = 0;
     slots[i].respawn_ms = 0;
@@ -150,8 +168,7 @@ describe(char *buf, size_t len, int st)
 /* Replace the dead workers whose time has come.  Returns the delay in ms
  * until the next one is due, or -1 if none is waiting. */
 static long
-replace_dead(const struct echo_env *e, const sigset_t *block,
-             const sigset_t *waitmask)
+replace_dead(struct pool *p)
 {
     uint64_t now = clock_ms();
     long next = -1;
@@ -173,7 +190,7 @@ replace_dead(const struct echo_env *e, const sigset_t *block,
                       young ? " soon after it started" : "");
         }
         if (s->respawn_ms <= now) {
-            if (spawn(e, i, block, waitmask) == 0)
+            if (spawn(p, i) == 0)
                 continue;
             log_warn("cannot fork a new worker %zu", i + 1);
             s->respawn_ms = now + RESPAWN_MIN_MS;
@@ -182,6 +199,28 @@ replace_dead(const struct echo_env *e, const sigset_t *block,
             next = (long)(s->respawn_ms - now);
     }
     return next;
+}
+
+/* Replace the dead that are due, and wake up again for the next one. */
+static void
+supervise(struct loop *l, void *arg)
+{
+    struct pool *p = arg;
+    long next = replace_dead(p);
+
+    if (next >= 0)
+        loop_timer_start(l, &p->respawn, (uint64_t)next, 0, supervise, p);
+}
+
+static void
+on_signal(struct loop *l, int signo, void *arg)
+{
+    if (signo != SIGCHLD) {
+        loop_stop(l);           /* SIGINT, SIGTERM */
+        return;
+    }
+    reap();
+    supervise(l, arg);
 }
 
 static size_t
@@ -194,28 +233,6 @@ default_workers(void)
     if (2 * n > ECHO_WORKERS_MAX)
         n = ECHO_WORKERS_MAX / 2;
     return (size_t)(2 * n);
-}
-
-/* Sleep until a worker dies, a replacement is due, or a stop; replace
- * the dead on the way.  Returns when asked to stop. */
-static void
-supervise(const struct echo_env *e, const sigset_t *block,
-          const sigset_t *waitmask)
-{
-    long next = -1;
-
-    while (!worker_got_stop) {
-        struct timespec ts, *tp = NULL;
-
-        if (next >= 0) {
-            ts.tv_sec = next / 1000;
-            ts.tv_nsec = (next % 1000) * 1000000L;
-            tp = &ts;
-        }
-        (void)pselect(0, NULL, NULL, NULL, tp, waitmask);
-        if (!worker_got_stop)
-            next = replace_dead(e, block, waitmask);
-    }
 }
 
 /* Stop every running worker, log, and free the tables. */
@@ -243,21 +260,30 @@ stop_all(void)
 int
 prefork_serve(const struct echo_env *e, char err[ERR_LEN])
 {
-    sigset_t block, waitmask;
+    struct pool p;
     int rc = 0;
     size_t i;
 
-    sigemptyset(&block);                /* a worker's: stop requests */
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    if (worker_setup_parent(on_sigchld, &waitmask, err) == -1)
+    memset(&p, 0, sizeof(p));
+    p.e = e;
+    loop_timer_init(&p.respawn);
+    if (loop_init(&p.loop, NULL, err) == -1)
         return -1;
+    if (worker_init() == -1 || loop_catch_signal(&p.loop, SIGCHLD) == -1 ||
+        loop_catch_signal(&p.loop, SIGTERM) == -1 ||
+        loop_catch_signal(&p.loop, SIGINT) == -1) {
+        errf(err, "cannot set up signals: %s", strerror(errno));
+        loop_fini(&p.loop);
+        worker_fini();
+        return -1;
+    }
+    loop_on_signal(&p.loop, on_signal, &p);
     nslots = e->cfg->workers > 0 ? (size_t)e->cfg->workers
                                  : default_workers();
     slots = xcalloc(nslots, sizeof(*slots));
     pids = xcalloc(nslots, sizeof(*pids));
     for (i = 0; i < nslots && rc == 0; i++) {
-        if (spawn(e, i, &block, &waitmask) == -1) {
+        if (spawn(&p, i) == -1) {
             errf(err, "cannot fork worker %zu of %zu: %s", i + 1, nslots,
                  strerror(errno));
             rc = -1;
@@ -266,9 +292,13 @@ prefork_serve(const struct echo_env *e, char err[ERR_LEN])
     if (rc == 0) {
         log_event("pid %ld: %zu workers started", (long)getpid(), nslots);
         echo_ready(e);
-        supervise(e, &block, &waitmask);
+        if (loop_run(&p.loop) == -1) {
+            errf(err, "cannot wait for workers: %s", strerror(errno));
+            rc = -1;
+        }
     }
     stop_all();
+    loop_fini(&p.loop);
     worker_fini();
     return rc;
 }

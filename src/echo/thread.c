@@ -1,9 +1,10 @@
 /* thread.c -- one detached thread per connection.
  *
  * The main thread accepts; each connection gets a detached thread that
- * echoes with blocking I/O.  SIGINT and SIGTERM stay blocked in every
- * thread (they inherit the main thread's mask) and are taken only by the
- * main thread's pselect(), so a stop is never delivered to a worker.
+ * echoes with blocking I/O.  The main thread is an event loop (src/loop/)
+ * with one descriptor, the listener.  SIGINT and SIGTERM stay blocked in
+ * every thread (they inherit the main thread's mask) and are let in only
+ * inside the loop's wait, so a stop is never delivered to a worker.
  *
  * To stop, the main thread shuts down every live client socket, which wakes
  * the workers' blocked reads and writes, and waits for the live count to
@@ -13,7 +14,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "echo/worker.h"
+#include "loop/loop.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -123,50 +124,55 @@ stop_threads(void)
     pthread_mutex_unlock(&lock);
 }
 
+static void
+on_accept(struct loop *l, int lfd, int mask, void *arg)
+{
+    static unsigned long seq;
+    char peer[ADDR_TEXT_LEN];
+    int fd;
+
+    (void)l;
+    (void)mask;
+    fd = worker_accept(lfd, peer, sizeof(peer));
+    if (fd != -1)
+        start(arg, fd, peer, ++seq);
+}
+
 int
 thread_serve(const struct echo_env *e, char err[ERR_LEN])
 {
-    char peer[ADDR_TEXT_LEN];
-    sigset_t block, waitmask;
     pthread_attr_t attr;
-    unsigned long seq = 0;
-    int rc = 0;
+    struct loop l;
+    int rc;
 
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &block, &waitmask) == -1 ||
-        worker_init() == -1 || worker_handle(SIGTERM, worker_on_stop) == -1 ||
-        worker_handle(SIGINT, worker_on_stop) == -1) {
-        errf(err, "cannot set up signals: %s", strerror(errno));
-        return -1;
-    }
-    sigdelset(&waitmask, SIGTERM);
-    sigdelset(&waitmask, SIGINT);
     if ((rc = pthread_attr_init(&attr)) != 0 ||
         (rc = pthread_attr_setdetachstate(&attr,
                                           PTHREAD_CREATE_DETACHED)) != 0) {
         errf(err, "cannot set up threads: %s", strerror(rc));
         return -1;
     }
+    if (loop_init(&l, NULL, err) == -1) {
+        pthread_attr_destroy(&attr);
+        return -1;
+    }
+    /* Before the first thread starts, so that every thread inherits the
+     * mask that blocks them. */
+    if (worker_init() == -1 || worker_catch_stop(&l) == -1 ||
+        loop_add(&l, e->lfd, LOOP_READ, on_accept, &attr) == -1) {
+        errf(err, "cannot set up the loop: %s", strerror(errno));
+        rc = -1;
+        goto out;
+    }
     echo_ready(e);
-    while (!worker_got_stop) {
-        int fd, r = worker_wait_readable(e->lfd, &waitmask);
-
-        if (r == -1) {
-            errf(err, "cannot wait for connections: %s", strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (r == 0)
-            continue;
-        fd = worker_accept(e->lfd, peer, sizeof(peer));
-        if (fd != -1)
-            start(&attr, fd, peer, ++seq);
+    if (loop_run(&l) == -1) {
+        errf(err, "cannot wait for connections: %s", strerror(errno));
+        rc = -1;
     }
     stop_threads();
-    pthread_attr_destroy(&attr);
     worker_report();
+out:
+    loop_fini(&l);
+    pthread_attr_destroy(&attr);
     worker_fini();
     return rc;
 }

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -13,6 +12,7 @@
 
 #include "net/sock.h"
 #include "util/clock.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #define ECHO_BUF (64 * 1024)
@@ -52,7 +52,7 @@ worker_init(void)
     if (sigaction(SIGPIPE, &sa, NULL) == -1)
         return -1;
     if (spare == -1)
-        spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        spare = sock_spare_open();
     return spare == -1 ? -1 : 0;
 }
 
@@ -72,19 +72,6 @@ worker_forget_stats(void)
     atomic_store(&nsigpipe, 0);
 }
 
-int
-worker_handle(int signo, void (*fn)(int))
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = fn;
-    sigfillset(&sa.sa_mask);
-    if (signo == SIGCHLD)
-        sa.sa_flags = SA_NOCLDSTOP;     /* a stopped child is not gone */
-    return sigaction(signo, &sa, NULL);
-}
-
 void
 worker_stop(void)
 {
@@ -98,60 +85,26 @@ worker_is_stopping(void)
 }
 
 int
-worker_wait_readable(int fd, const sigset_t *waitmask)
-{
-    fd_set rd;
-    int n;
-
-    if (fd < 0 || fd >= FD_SETSIZE) {
-        errno = EBADF;
-        return -1;
-    }
-    FD_ZERO(&rd);
-    FD_SET(fd, &rd);
-    n = pselect(fd + 1, &rd, NULL, NULL, NULL, waitmask);
-    if (n == -1)
-        return errno == EINTR ? 0 : -1;
-    return n > 0;
-}
-
-/* Out of descriptors: take one pending connection with the spare fd and
- * close it, so the client learns at once and the listener quiets down. */
-static void
-shed(int lfd)
-{
-    int saved = errno, fd;
-
-    if (log_limit_allow(&shed_limit, clock_ms(), 1000))
-        log_warnx("out of descriptors (%s): refusing new connections",
-                  strerror(saved));
-    if (spare == -1) {
-        /* Nothing to shed with: do not spin on a readable listener. */
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-
-        nanosleep(&ts, NULL);
-    } else {
-        close(spare);
-        fd = sock_accept(lfd, NULL, 0);
-        if (fd != -1)
-            close(fd);
-        spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    }
-    errno = EAGAIN;
-}
-
-int
 worker_accept(int lfd, char *peer, size_t peerlen)
 {
-    int fd = sock_accept(lfd, peer, peerlen);
+    int fd = sock_accept_or_shed(lfd, &spare, peer, peerlen);
 
     if (fd != -1 || errno == EAGAIN || errno == EWOULDBLOCK)
         return fd;
-    if (errno == EMFILE || errno == ENFILE) {
-        shed(lfd);
+    if (sock_is_shortage(errno)) {
+        if (log_limit_allow(&shed_limit, clock_ms(), 1000))
+            log_warnx("out of descriptors (%s): refusing new connections",
+                      strerror(errno));
+        if (spare == -1) {
+            /* Nothing to shed with: do not spin on a readable listener. */
+            struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+            nanosleep(&ts, NULL);
+        }
+        errno = EAGAIN;
         return -1;
     }
-    /* ECONNABORTED, ENOBUFS...: that client is gone, the next may not be. */
+    /* ECONNABORTED...: that client is gone, the next may not be. */
     if (log_limit_allow(&accept_limit, clock_ms(), 1000))
         log_warn("accept");
     return -1;
@@ -190,25 +143,6 @@ worker_log_end(const char *peer, const char *who, int error, uint64_t bytes)
                   (unsigned long long)bytes, nb);
 }
 
-/* Write all of buf, blocking; EINTR is retried and short writes resumed.
- * Returns 0, or -1 with errno (EPIPE comes with a SIGPIPE). */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 void
 worker_echo(const struct worker_conn *c)
 {
@@ -233,7 +167,7 @@ worker_echo(const struct worker_conn *c)
             error = errno;
             break;
         }
-        if (write_all(c->fd, buf, (size_t)n) == -1) {
+        if (io_write_all(c->fd, buf, (size_t)n) == -1) {
             error = errno;
             break;
         }
@@ -294,47 +228,67 @@ worker_stop_children(pid_t *pids, size_t n, unsigned wait_ms)
     }
 }
 
-volatile sig_atomic_t worker_got_stop;
-volatile sig_atomic_t worker_serving_fd = -1;
+/* The client being served, for on_stop_serving(); -1 when none. */
+static volatile sig_atomic_t serving_fd = -1;
 
-void
-worker_on_stop(int signo)
-{
-    (void)signo;
-    worker_got_stop = 1;
-}
-
-void
-worker_on_stop_serving(int signo)
+static void
+on_stop_serving(int signo)
 {
     int saved = errno;
 
     (void)signo;
     worker_stop();
-    if (worker_serving_fd != -1)
-        (void)shutdown(worker_serving_fd, SHUT_RDWR);
+    if (serving_fd != -1)
+        (void)shutdown(serving_fd, SHUT_RDWR);
     errno = saved;
 }
 
-int
-worker_setup_parent(void (*on_chld)(int), sigset_t *waitmask,
-                    char err[ERR_LEN])
+/* Install fn for signo without SA_RESTART (so a blocked call returns
+ * EINTR), every signal blocked while fn runs. */
+static int
+handle(int signo, void (*fn)(int))
 {
-    static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT};
-    sigset_t block;
-    size_t i;
+    struct sigaction sa;
 
-    sigemptyset(&block);
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        sigaddset(&block, sigs[i]);
-    if (sigprocmask(SIG_BLOCK, &block, waitmask) == -1 ||
-        worker_init() == -1 || worker_handle(SIGCHLD, on_chld) == -1 ||
-        worker_handle(SIGTERM, worker_on_stop) == -1 ||
-        worker_handle(SIGINT, worker_on_stop) == -1) {
-        errf(err, "cannot set up signals: %s", strerror(errno));
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sigfillset(&sa.sa_mask);
+    return sigaction(signo, &sa, NULL);
+}
+
+static void
+on_stop(struct loop *l, int signo, void *arg)
+{
+    (void)signo;
+    (void)arg;
+    worker_stop();
+    loop_stop(l);
+}
+
+int
+worker_catch_stop(struct loop *l)
+{
+    if (loop_catch_signal(l, SIGTERM) == -1 ||
+        loop_catch_signal(l, SIGINT) == -1)
+        return -1;
+    loop_on_signal(l, on_stop, NULL);
+    return 0;
+}
+
+int
+worker_serve_stoppable(const struct worker_conn *c, const sigset_t *waitmask)
+{
+    sigset_t old;
+
+    serving_fd = c->fd;
+    if (handle(SIGTERM, on_stop_serving) == -1 ||
+        handle(SIGINT, on_stop_serving) == -1 ||
+        sigprocmask(SIG_SETMASK, waitmask, &old) == -1) {
+        serving_fd = -1;
         return -1;
     }
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        sigdelset(waitmask, sigs[i]);
+    worker_echo(c);
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    serving_fd = -1;            /* the handler cannot run now */
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "loop/loop.h"
 #include "net/addr.h"
 #include "util/err.h"
 
@@ -39,38 +40,25 @@ void worker_fini(void);
  * exit report counts only its own connections. */
 void worker_forget_stats(void);
 
-/* Install fn for signo without SA_RESTART (so a blocked call returns
- * EINTR), every signal blocked while fn runs.  Returns 0 or -1 (errno). */
-int worker_handle(int signo, void (*fn)(int));
-
 /* Mark this process as stopping: connections ending from now on are
  * logged as "server stopping", not broken.  Async-signal-safe. */
 void worker_stop(void);
 int  worker_is_stopping(void);
 
-/* Set by worker_on_stop(), the SIGINT/SIGTERM handler of a process that
- * accepts: finish the loop and stop. */
-extern volatile sig_atomic_t worker_got_stop;
-void worker_on_stop(int signo);
+/* Make SIGINT and SIGTERM stop l: caught by the loop (loop_catch_signal),
+ * each marks the process as stopping (worker_stop) and ends loop_run().
+ * Replaces l's signal callback.  Returns 0, or -1 with errno. */
+int worker_catch_stop(struct loop *l);
 
-/* Set up a parent that forks workers (fork, prefork): SIGCHLD, SIGTERM and
- * SIGINT blocked, on_chld and worker_on_stop installed, worker_init() done;
- * *waitmask is the mask to wait with (those three let in).  Returns 0, or
- * -1 with a reason in err. */
-int worker_setup_parent(void (*on_chld)(int), sigset_t *waitmask,
-                        char err[ERR_LEN]);
-
-/* The client a forked process is serving, or -1.  worker_on_stop_serving(),
- * its SIGINT/SIGTERM handler, marks the process as stopping and shuts that
- * client down, so a blocked read or write returns and the process ends. */
-extern volatile sig_atomic_t worker_serving_fd;
-void worker_on_stop_serving(int signo);
-
-/* Wait until fd is readable or a signal not blocked in waitmask arrives;
- * the mask is swapped in atomically (pselect), so a signal that came just
- * before the wait is not lost.  Returns 1 (readable), 0 (a signal
- * interrupted) or -1 with errno.  fd must be below FD_SETSIZE. */
-int worker_wait_readable(int fd, const sigset_t *waitmask);
+/* Serve c with worker_echo() so that a stop request can end it at once:
+ * SIGINT and SIGTERM are handled by marking the process as stopping
+ * (worker_stop) and shutting c->fd down, which ends a blocked read or
+ * write, and the signal mask is waitmask while serving (which must let
+ * them in).  Afterwards the old mask is back, the handlers stay: a caller
+ * that goes on waiting installs its own again.  Returns 0, or -1 with
+ * errno if the signals could not be set up (then nothing was served). */
+int worker_serve_stoppable(const struct worker_conn *c,
+                           const sigset_t *waitmask);
 
 /* Accept one connection on the non-blocking listener lfd (as
  * sock_accept()).  Out of descriptors, it accepts and closes one pending

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -159,6 +160,45 @@ sock_accept(int lfd, char *peer, size_t peerlen)
     if (fd != -1 && peer != NULL)
         addr_format((struct sockaddr *)&ss, len, peer, peerlen);
     return fd;
+}
+
+int
+sock_spare_open(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), hi;
+
+    if (fd == -1)
+        return -1;
+    hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+    if (hi == -1)
+        return fd;              /* the limit is lower: any number will do */
+    close(fd);
+    return hi;
+}
+
+int
+sock_is_shortage(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+int
+sock_accept_or_shed(int lfd, int *spare, char *peer, size_t peerlen)
+{
+    int fd = sock_accept(lfd, peer, peerlen), shortage;
+
+    if (fd != -1 || !sock_is_shortage(errno))
+        return fd;
+    shortage = errno;
+    if (*spare != -1) {
+        close(*spare);
+        fd = sock_accept(lfd, NULL, 0);
+        if (fd != -1)
+            close(fd);
+        *spare = sock_spare_open();
+    }
+    errno = shortage;
+    return -1;
 }
 
 int

@@ -26,6 +26,36 @@ int sock_listen(struct addr *a, int backlog, char err[ERR_LEN]);
  * the fd, or -1 with errno (EAGAIN: none pending; EINTR is retried). */
 int sock_accept(int lfd, char *peer, size_t peerlen);
 
+/* Shedding at EMFILE.  Out of descriptors, a listener stays readable and
+ * accept() keeps failing, so a loop would spin and the waiting client would
+ * hang.  Keeping one spare descriptor lets us accept that client and close
+ * it at once: it learns at once, the listener quiets down.
+ *
+ * Open a spare descriptor (/dev/null, close-on-exec), numbered FD_SETSIZE or
+ * above when the limit allows, so it never takes a number select() could
+ * have used for a client.  Returns the fd, or -1 with errno. */
+int sock_spare_open(void);
+
+/* True if err, an accept(2) error, means the process or the system is out
+ * of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), rather than
+ * that one client went away. */
+int sock_is_shortage(int err);
+
+/* Accept one connection on the non-blocking listener lfd, as sock_accept().
+ * On a shortage (sock_is_shortage), it sheds: it closes *spare, accepts the
+ * pending connection with the freed slot, closes that at once and opens a
+ * new spare into *spare.  Returns the new fd, or -1 with errno:
+ *   EAGAIN/EWOULDBLOCK  nothing pending;
+ *   a shortage          one pending connection was shed, or, if *spare is
+ *                       -1 afterwards, none could be (no spare, or no new
+ *                       one): the listener may stay readable, so the caller
+ *                       should stop accepting for a moment;
+ *   anything else       that connection failed before we got it
+ *                       (ECONNABORTED...): the next one may not.
+ * Logging and counting the shortage is the caller's.  *spare is the
+ * caller's to close. */
+int sock_accept_or_shed(int lfd, int *spare, char *peer, size_t peerlen);
+
 /* Connect to a (resolved), blocking.  Returns the fd (close-on-exec), or -1
  * with a reason in err, e.g. "cannot connect to 127.0.0.1:3100:
  * Connection refused". */

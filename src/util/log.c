@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/io.h"
+
 #define LINE_MAX_LEN 4096
 
 static enum log_level level = LOG_EVENTS;
@@ -47,26 +49,6 @@ uint64_t
 log_lines(void)
 {
     return nlines;
-}
-
-static void
-write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {      /* a non-blocking console: wait */
-                usleep(1000);
-                continue;
-            }
-            return;                     /* console gone: nothing to do */
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
 }
 
 /* Format prefix + fmt + suffix into one line and write it to fd. */
@@ -105,7 +87,7 @@ emit(int fd, const char *prefix, const char *suffix, const char *fmt,
         if (buffered && outlen < sizeof(outbuf))
             outbuf[outlen++] = '\n';
         else
-            write_all(STDOUT_FILENO, "\n", 1);
+            (void)io_write_all(STDOUT_FILENO, "\n", 1);
     }
     if (fd == STDOUT_FILENO && buffered) {
         if (outlen + len > sizeof(outbuf))
@@ -116,7 +98,7 @@ emit(int fd, const char *prefix, const char *suffix, const char *fmt,
     }
     if (fd == STDERR_FILENO)
         log_flush();                    /* keep stdout and stderr in order */
-    write_all(fd, buf, len);
+    (void)io_write_all(fd, buf, len);
 }
 
 void
@@ -131,7 +113,7 @@ void
 log_flush(void)
 {
     if (outlen > 0)
-        write_all(STDOUT_FILENO, outbuf, outlen);
+        (void)io_write_all(STDOUT_FILENO, outbuf, outlen);
     outlen = 0;
 }
 
@@ -202,7 +184,7 @@ log_usage_error(const char *usage_text, const char *fmt, ...)
     emit(STDERR_FILENO, program, NULL, fmt, ap);
     va_end(ap);
     log_flush();
-    write_all(STDERR_FILENO, usage_text, strlen(usage_text));
+    (void)io_write_all(STDERR_FILENO, usage_text, strlen(usage_text));
     return 2;
 }
 
@@ -212,7 +194,7 @@ log_data(const void *buf, size_t len)
     if (len == 0)
         return;
     log_flush();
-    write_all(STDOUT_FILENO, buf, len);
+    (void)io_write_all(STDOUT_FILENO, buf, len);
     data_mid_line = ((const char *)buf)[len - 1] != '\n';
 }
 

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,4 +64,22 @@ parse_enum(const char *s, const char *const names[])
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
+}
+
+void
+parse_enum_list(char *dst, size_t dstlen, const char *const names[])
+{
+    size_t i, off = 0;
+
+    if (dstlen == 0)
+        return;
+    dst[0] = '\0';
+    for (i = 0; names[i] != NULL && off < dstlen; i++) {
+        const char *sep = i == 0 ? "" : names[i + 1] == NULL ? " or " : ", ";
+        int n = snprintf(dst + off, dstlen - off, "%s%s", sep, names[i]);
+
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
 }

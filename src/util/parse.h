@@ -16,5 +16,9 @@ int parse_long(const char *s, long min, long max, long *out);
 int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Index of s in the NULL-terminated names[], or -1. */
 int parse_enum(const char *s, const char *const names[]);
+/* Write the NULL-terminated names[] into dst (size dstlen, always
+ * NUL-terminated, truncated if need be) as "a, b or c", for the message
+ * that rejects a value parse_enum() did not know. */
+void parse_enum_list(char *dst, size_t dstlen, const char *const names[]);
 
 #endif

@@ -7,7 +7,7 @@ import pytest
 from helpers import Server, binary, wait_until
 
 
-@pytest.mark.parametrize("backend", ["poll", "select"])
+@pytest.mark.parametrize("backend", ["poll", "select", "epoll"])
 def test_piped_line_shows_its_echo(backend):
     with Server([]) as srv:
         r = subprocess.run([binary("chat"), "--backend", backend,
@@ -34,13 +34,16 @@ def test_two_clients_over_pipes():
         assert out.splitlines()[1:] == [b"one", b"two"]
 
 
-def test_stdin_from_dev_null_and_file(tmp_path):
+@pytest.mark.parametrize("backend", ["poll", "epoll"])
+def test_stdin_from_dev_null_and_file(tmp_path, backend):
+    """epoll cannot watch a file or /dev/null: chat reads them anyway."""
     f = tmp_path / "lines"
     f.write_bytes(b"from a file\n")
     with Server([]) as srv:
         for src in ("/dev/null", str(f)):
             with open(src, "rb") as fh:
-                r = subprocess.run([binary("chat"), "127.0.0.1:%d" % srv.port],
+                r = subprocess.run([binary("chat"), "--backend", backend,
+                                    "127.0.0.1:%d" % srv.port],
                                    stdin=fh, capture_output=True, timeout=10)
             assert r.returncode == 0
         assert r.stdout.splitlines()[1:] == [b"from a file"]
@@ -63,7 +66,7 @@ def test_cannot_connect():
     assert b"cannot connect to 127.0.0.1:1" in r.stderr
 
 
-@pytest.mark.parametrize("args", [["--bogus"], ["--backend", "epoll"],
+@pytest.mark.parametrize("args", [["--bogus"], ["--backend", "bogus"],
                                   ["--packet"], ["--nick", "x"], ["a", "b"]])
 def test_usage_errors(args):
     r = subprocess.run([binary("chat")] + args, capture_output=True, timeout=10)

@@ -4,12 +4,17 @@ Each run is a couple of seconds: a few clients, a low rate, and the checks
 that make the figures trustworthy -- everyone joined, every delivery made,
 none out of order, the server's CPU and memory read.  Redis and NATS are
 exercised too when their servers are installed (make bench installs them);
-otherwise those tests skip."""
+otherwise those tests skip.  `--protocol chat` runs against a small chat
+server written here, after the line door of SPEC.md's `chat` profile, until
+chatd has that profile."""
 import json
 import os
+import selectors
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -134,6 +139,9 @@ def test_nobody_listening_exits_1():
     (["--max", "--rate", "5", "1"], "not both"),
     (["--clients", "2", "--publishers", "3", "1"], "more than"),
     (["--protocol", "mqtt", "1"], "unknown protocol"),
+    (["--protocol", "chat", "--room", "bench", "1"], "bad --room"),
+    (["--protocol", "chat", "--room", "#a b", "1"], "bad --room"),
+    (["--protocol", "chat", "--size", "400", "1"], "cuts messages"),
     (["--size", "10", "1"], "bad --size"),
     (["--size", "2000", "1"], "cuts payloads"),
     (["--duration", "x", "1"], "bad --duration"),
@@ -202,3 +210,154 @@ def test_nats():
     port = free_port()
     p = start_peer([NATS, "-a", "127.0.0.1", "-p", str(port)], port)
     peer_run("nats", p, port)
+
+
+def test_sigint_ends_the_run_with_its_figures():
+    with Server(["--log", "quiet"]) as srv:
+        p = subprocess.Popen([CHATBENCH, "--clients", "5", "--publishers",
+                              "1", "--rate", "100", "--duration", "600",
+                              "--warmup", "0", "--verbose", "--json",
+                              f"127.0.0.1:{srv.port}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        err = ""
+        while "subscribers joined" not in err:
+            line = p.stderr.readline()
+            assert line, "chatbench ended before its clients joined"
+            err += line
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=30 * SLOW)
+    assert p.returncode == 0
+    r = json.loads(out)
+    # Cut short: what was in flight is owed, so losses may not be 0.
+    assert r["connected"] == 5
+    assert r["deliveries"] + r["losses"] == r["expected"]
+
+
+class FakeChat:
+    """The line door of SPEC.md's chat profile, as much as chatbench uses:
+    a greeting, guestN in #lobby, /nick, /join, and room messages as
+    "nick: text" (or "[#room] nick: text" to a member whose current room
+    is another; with prefix_all, to everyone)."""
+
+    def __init__(self, prefix_all=False):
+        self.prefix_all = prefix_all
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(128)
+        self.port = self.lsock.getsockname()[1]
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.lsock, selectors.EVENT_READ)
+        self.users = {}         # socket -> {"nick", "rooms", "cur", "buf"}
+        self.joins = []         # (nick, room) of every /join
+        self.n = 0
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def send(self, s, text):
+        try:
+            s.sendall(text.encode())
+        except OSError:
+            pass
+
+    def to_room(self, room, text, sender=None):
+        for s, u in list(self.users.items()):
+            if room not in u["rooms"]:
+                continue
+            if text.startswith("*** "):
+                self.send(s, text)
+            elif u["cur"] == room and not self.prefix_all:
+                self.send(s, "%s: %s" % (sender, text))
+            else:
+                self.send(s, "[%s] %s: %s" % (room, sender, text))
+
+    def line(self, s, line):
+        u = self.users[s]
+        if line.startswith("/nick "):
+            old, u["nick"] = u["nick"], line[6:]
+            for room in u["rooms"]:
+                self.to_room(room, "*** %s is now known as %s\n"
+                             % (old, u["nick"]))
+        elif line.startswith("/join "):
+            room = line[6:]
+            self.joins.append((u["nick"], room))
+            u["rooms"].add(room)
+            u["cur"] = room
+            self.to_room(room, "*** %s joined %s\n" % (u["nick"], room))
+            self.send(s, "*** %s: no topic, %d members\n" % (
+                room, sum(room in v["rooms"] for v in self.users.values())))
+        else:
+            self.to_room(u["cur"], line + "\n", u["nick"])
+
+    def run(self):
+        while not self.stop:
+            for key, _ in self.sel.select(0.1):
+                if key.fileobj is self.lsock:
+                    s, _ = self.lsock.accept()
+                    self.n += 1
+                    nick = "guest%d" % self.n
+                    self.users[s] = {"nick": nick, "rooms": {"#lobby"},
+                                     "cur": "#lobby", "buf": b""}
+                    self.sel.register(s, selectors.EVENT_READ)
+                    self.send(s, "Welcome to fakechat, %s: /help lists "
+                              "the commands\n" % nick)
+                    self.to_room("#lobby", "*** %s joined #lobby\n" % nick)
+                    continue
+                s = key.fileobj
+                try:
+                    data = s.recv(65536)
+                except OSError:     # chatbench ends with a reset
+                    data = b""
+                if not data:
+                    self.sel.unregister(s)
+                    del self.users[s]
+                    s.close()
+                    continue
+                u = self.users[s]
+                u["buf"] += data
+                *lines, u["buf"] = u["buf"].split(b"\n")
+                for line in lines:
+                    self.line(s, line.decode())
+
+    def close(self):
+        self.stop = True
+        self.t.join(5)
+        for s in list(self.users):
+            s.close()
+        self.lsock.close()
+
+
+@pytest.mark.parametrize("prefix_all", [False, True])
+def test_chat_protocol(prefix_all):
+    srv = FakeChat(prefix_all)
+    try:
+        r = bench_json("--protocol", "chat", "--clients", 10, "--publishers",
+                       2, "--rate", 100, "--duration", 1, "--warmup", 0.3,
+                       "--room", "#Bench", f"127.0.0.1:{srv.port}")
+    finally:
+        srv.close()
+    assert r["protocol"] == "chat"
+    assert sorted(srv.joins) == sorted(("b%d" % i, "#Bench")
+                                       for i in range(10))
+    assert r["connected"] == 10 and r["failed"] == 0
+    assert r["sent"] > 0
+    assert r["deliveries"] == r["expected"] == r["sent"] * 10
+    assert r["losses"] == 0 and r["out_of_order"] == 0
+    assert r["foreign"] == 0 and r["server_errors"] == 0
+
+
+def test_chat_clients_wait_for_their_own_join():
+    """A server that never confirms the join: nobody takes part."""
+    srv = FakeChat()
+    srv.line_orig = srv.line
+    srv.line = lambda s, line: (None if line.startswith("/join ")
+                                else srv.line_orig(s, line))
+    try:
+        rc, out, err = bench("--protocol", "chat", "--clients", 3,
+                             "--duration", 0.2, "--connect-timeout", 1,
+                             f"127.0.0.1:{srv.port}")
+    finally:
+        srv.close()
+    assert rc == 1
+    assert "cannot connect" in err

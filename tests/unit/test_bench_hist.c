@@ -3,10 +3,7 @@
  * The bucket arithmetic is checked exhaustively at the edges (every
  * bucket meets the next, none is wider than 1/128 of its value), and the
  * percentiles against known distributions: exact ones for small values,
- * and for large samples against the exact answer found by sorting.
- *
- * The unit-test build links libcore and libserver only, so the module
- * under test is compiled in here. */
+ * and for large samples against the exact answer found by sorting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "bench/hist.c"
+#include "bench/hist.h"
 
 #define SAMPLES 200000
 

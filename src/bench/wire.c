@@ -1,10 +1,14 @@
-/* proto.c -- chatbench's three wire protocols and its payload; see
- * proto.h.  Every parser here checks a length before it looks at a byte. */
-#include "bench/proto.h"
+/* wire.c -- chatbench's wire protocols and its payload; see wire.h.
+ * Every parser here checks a length before it looks at a byte; lines are
+ * cut by src/proto's line_next(), as chatd cuts them. */
+#include "bench/wire.h"
 
+#include <stdio.h>
 #include <string.h>
 
-const char *const proto_names[] = { "line", "redis", "nats", NULL };
+#include "proto/frame.h"
+
+const char *const wire_names[] = { "line", "chat", "redis", "nats", NULL };
 
 #define RESP_DEPTH_MAX 4        /* nesting we skip over; pub/sub needs 1 */
 
@@ -51,31 +55,31 @@ hex8(const char *in, uint32_t *out)
 }
 
 int
-proto_payload_encode(char *out, size_t size, uint32_t pub, uint64_t seq,
-                     uint64_t ts_ns)
+wire_payload_encode(char *out, size_t size, uint32_t pub, uint64_t seq,
+                    uint64_t ts_ns)
 {
-    if (size < PROTO_PAYLOAD_MIN || pub > PROTO_PUB_MAX)
+    if (size < WIRE_PAYLOAD_MIN || pub > WIRE_PUB_MAX)
         return -1;
-    memcpy(out, PROTO_MARKER, PROTO_MARKER_LEN);
-    put_hex(out + PROTO_MARKER_LEN, pub, 4);
-    put_hex(out + PROTO_MARKER_LEN + 4, seq, 12);
-    put_hex(out + PROTO_MARKER_LEN + 16, ts_ns, 16);
-    memset(out + PROTO_PAYLOAD_MIN, '.', size - PROTO_PAYLOAD_MIN);
+    memcpy(out, WIRE_MARKER, WIRE_MARKER_LEN);
+    put_hex(out + WIRE_MARKER_LEN, pub, 4);
+    put_hex(out + WIRE_MARKER_LEN + 4, seq, 12);
+    put_hex(out + WIRE_MARKER_LEN + 16, ts_ns, 16);
+    memset(out + WIRE_PAYLOAD_MIN, '.', size - WIRE_PAYLOAD_MIN);
     return 0;
 }
 
 int
-proto_payload_decode(const char *data, size_t len, uint32_t *pub,
-                     uint64_t *seq, uint64_t *ts_ns)
+wire_payload_decode(const char *data, size_t len, uint32_t *pub,
+                    uint64_t *seq, uint64_t *ts_ns)
 {
     const char *p = data, *end = data + len, *h;
     uint32_t g[4];
 
     /* The payload usually starts the frame; look further only if not. */
-    while ((size_t)(end - p) >= PROTO_PAYLOAD_MIN) {
-        if (memcmp(p, PROTO_MARKER, PROTO_MARKER_LEN) == 0) {
+    while ((size_t)(end - p) >= WIRE_PAYLOAD_MIN) {
+        if (memcmp(p, WIRE_MARKER, WIRE_MARKER_LEN) == 0) {
             /* pub(4) seq(12) ts(16): four groups of eight digits. */
-            h = p + PROTO_MARKER_LEN;
+            h = p + WIRE_MARKER_LEN;
             if (hex8(h, &g[0]) == 0 && hex8(h + 8, &g[1]) == 0 &&
                 hex8(h + 16, &g[2]) == 0 && hex8(h + 24, &g[3]) == 0) {
                 *pub = g[0] >> 16;
@@ -86,8 +90,8 @@ proto_payload_decode(const char *data, size_t len, uint32_t *pub,
             p++;
             continue;
         }
-        p = memchr(p + 1, PROTO_MARKER[0],
-                   (size_t)(end - p) - PROTO_PAYLOAD_MIN);
+        p = memchr(p + 1, WIRE_MARKER[0],
+                   (size_t)(end - p) - WIRE_PAYLOAD_MIN);
         if (p == NULL)
             return -1;
     }
@@ -96,15 +100,15 @@ proto_payload_decode(const char *data, size_t len, uint32_t *pub,
 
 /* The length of the CRLF-terminated line at buf[0..len), not counting the
  * CRLF: >= 0, or -1 if it is not all there yet, or -2 if it is longer
- * than PROTO_CTL_MAX or holds a bare LF. */
+ * than WIRE_CTL_MAX or holds a bare LF. */
 static long
 crlf_line(const char *buf, size_t len)
 {
-    size_t lim = len < PROTO_CTL_MAX + 2 ? len : PROTO_CTL_MAX + 2;
+    size_t lim = len < WIRE_CTL_MAX + 2 ? len : WIRE_CTL_MAX + 2;
     const char *lf = memchr(buf, '\n', lim);
 
     if (lf == NULL)
-        return len < PROTO_CTL_MAX + 2 ? -1 : -2;
+        return len < WIRE_CTL_MAX + 2 ? -1 : -2;
     if (lf == buf || lf[-1] != '\r')
         return -2;
     return (long)(lf - buf) - 1;
@@ -137,20 +141,20 @@ get_dec(const char *s, size_t n, long long *out)
 /* One RESP2 value at buf[0..len): its type byte in *type and, for a
  * simple string, error or bulk string, its text in *s and *slen (NULL for a
  * null bulk or an array, which is skipped whole).  Sets *used. */
-static enum proto_status
+static enum wire_status
 resp_value(const char *buf, size_t len, size_t max, int depth, char *type,
            const char **s, size_t *slen, size_t *used, const char **why)
 {
     long line = crlf_line(buf, len);
     long long n;
     size_t pos, u, i;
-    enum proto_status st;
+    enum wire_status st;
 
     if (line == -1)
-        return PROTO_NEED_MORE;
+        return WIRE_NEED_MORE;
     if (line < 1) {
         *why = line == -2 ? "RESP line too long or without CR" : "empty RESP line";
-        return PROTO_BAD;
+        return WIRE_BAD;
     }
     *type = buf[0];
     *s = NULL;
@@ -161,35 +165,35 @@ resp_value(const char *buf, size_t len, size_t max, int depth, char *type,
         *s = buf + 1;
         *slen = (size_t)line - 1;
         *used = pos;
-        return PROTO_OK;
+        return WIRE_OK;
     case '$':
         if (get_dec(buf + 1, (size_t)line - 1, &n) == -1 || n < -1) {
             *why = "bad RESP bulk length";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
         if (n == -1) {
             *used = pos;
-            return PROTO_OK;
+            return WIRE_OK;
         }
         if ((unsigned long long)n > max) {
             *why = "RESP bulk string over the limit";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
         if (len - pos < (size_t)n + 2)
-            return PROTO_NEED_MORE;
+            return WIRE_NEED_MORE;
         if (buf[pos + (size_t)n] != '\r' || buf[pos + (size_t)n + 1] != '\n') {
             *why = "RESP bulk string without CRLF";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
         *s = buf + pos;
         *slen = (size_t)n;
         *used = pos + (size_t)n + 2;
-        return PROTO_OK;
+        return WIRE_OK;
     case '*':
         if (get_dec(buf + 1, (size_t)line - 1, &n) == -1 || n < -1 ||
             n > (long long)max || depth >= RESP_DEPTH_MAX) {
             *why = "bad RESP array";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
         for (i = 0; n > 0 && i < (size_t)n; i++) {
             char t;
@@ -198,16 +202,22 @@ resp_value(const char *buf, size_t len, size_t max, int depth, char *type,
 
             st = resp_value(buf + pos, len - pos, max, depth + 1, &t, &es,
                             &el, &u, why);
-            if (st != PROTO_OK)
+            if (st != WIRE_OK)
                 return st;
             pos += u;
         }
         *used = pos;
-        return PROTO_OK;
+        return WIRE_OK;
     default:
         *why = "unknown RESP type";
-        return PROTO_BAD;
+        return WIRE_BAD;
     }
+}
+
+static char
+lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* Is s[0..n) the word w (case-insensitive, ASCII)? */
@@ -218,85 +228,87 @@ word_is(const char *s, size_t n, const char *w)
 
     if (s == NULL || strlen(w) != n)
         return 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != w[i])
+    for (i = 0; i < n; i++)
+        if (lower(s[i]) != lower(w[i]))
             return 0;
-    }
     return 1;
 }
 
 /* The decimal number at buf[*pos..len) up to a CRLF, which it skips.
- * Returns PROTO_OK, PROTO_NEED_MORE, or PROTO_BAD for anything else. */
-static enum proto_status
+ * Returns WIRE_OK, WIRE_NEED_MORE, or WIRE_BAD for anything else. */
+static enum wire_status
 dec_crlf(const char *buf, size_t len, size_t *pos, size_t *out)
 {
     size_t p = *pos, v = 0, digits = 0;
 
     for (; p < len && buf[p] >= '0' && buf[p] <= '9'; p++) {
         if (++digits > 15)
-            return PROTO_BAD;
+            return WIRE_BAD;
         v = v * 10 + (size_t)(buf[p] - '0');
     }
     if (p + 2 > len)
-        return p - *pos > 15 ? PROTO_BAD : PROTO_NEED_MORE;
+        return p - *pos > 15 ? WIRE_BAD : WIRE_NEED_MORE;
     if (digits == 0 || buf[p] != '\r' || buf[p + 1] != '\n')
-        return PROTO_BAD;
+        return WIRE_BAD;
     *pos = p + 2;
     *out = v;
-    return PROTO_OK;
+    return WIRE_OK;
+}
+
+/* At buf + *pos, the rest of a bulk string after its '$': the length
+ * (see dec_crlf), then that many bytes (*n, at most max) and term.  On
+ * WIRE_OK *pos is past term. */
+static enum wire_status
+bulk_at(const char *buf, size_t len, size_t max, size_t *pos, size_t *n,
+        const char *term)
+{
+    size_t tl = strlen(term);
+    enum wire_status st = dec_crlf(buf, len, pos, n);
+
+    if (st != WIRE_OK)
+        return st;
+    if (*n > max)
+        return WIRE_BAD;
+    if (len - *pos < *n + tl)
+        return WIRE_NEED_MORE;
+    if (memcmp(buf + *pos + *n, term, tl) != 0)
+        return WIRE_BAD;
+    *pos += *n + tl;
+    return WIRE_OK;
 }
 
 #define RESP_MSG_HEAD       "*3\r\n$7\r\nmessage\r\n$"
 #define RESP_MSG_HEAD_LEN   (sizeof(RESP_MSG_HEAD) - 1)
 
 /* The frame nearly every delivery is: a "message" push of two bulk
- * strings.  PROTO_BAD here only means "not that shape": the caller then
+ * strings.  WIRE_BAD here only means "not that shape": the caller then
  * takes the general path, which has the last word. */
-static enum proto_status
-resp_message(const char *buf, size_t len, size_t max, struct proto_frame *f,
+static enum wire_status
+resp_message(const char *buf, size_t len, size_t max, struct wire_frame *f,
              size_t *used)
 {
     size_t pos = RESP_MSG_HEAD_LEN, n;
-    enum proto_status st;
+    enum wire_status st;
 
     if (len < RESP_MSG_HEAD_LEN)
-        return memcmp(buf, RESP_MSG_HEAD, len) == 0 ? PROTO_NEED_MORE :
-               PROTO_BAD;
+        return memcmp(buf, RESP_MSG_HEAD, len) == 0 ? WIRE_NEED_MORE :
+               WIRE_BAD;
     if (memcmp(buf, RESP_MSG_HEAD, RESP_MSG_HEAD_LEN) != 0)
-        return PROTO_BAD;
-    if ((st = dec_crlf(buf, len, &pos, &n)) != PROTO_OK)
+        return WIRE_BAD;
+    if ((st = bulk_at(buf, len, max, &pos, &n, "\r\n$")) != WIRE_OK ||
+        (st = bulk_at(buf, len, max, &pos, &n, "\r\n")) != WIRE_OK)
         return st;
-    if (n > max)
-        return PROTO_BAD;
-    if (len - pos < n + 3)
-        return PROTO_NEED_MORE;
-    if (buf[pos + n] != '\r' || buf[pos + n + 1] != '\n' ||
-        buf[pos + n + 2] != '$')
-        return PROTO_BAD;
-    pos += n + 3;
-    if ((st = dec_crlf(buf, len, &pos, &n)) != PROTO_OK)
-        return st;
-    if (n > max)
-        return PROTO_BAD;
-    if (len - pos < n + 2)
-        return PROTO_NEED_MORE;
-    if (buf[pos + n] != '\r' || buf[pos + n + 1] != '\n')
-        return PROTO_BAD;
-    f->ev = PROTO_EV_MSG;
-    f->data = buf + pos;
+    f->ev = WIRE_EV_MSG;
+    f->data = buf + pos - 2 - n;
     f->len = n;
-    *used = pos + n + 2;
-    return PROTO_OK;
+    *used = pos;
+    return WIRE_OK;
 }
 
 /* A RESP reply: a pub/sub push (an array whose first element names its
  * kind) or any other value. */
-static enum proto_status
-resp_next(const char *buf, size_t len, size_t max, struct proto_frame *f,
+static enum wire_status
+resp_next(const char *buf, size_t len, size_t max, struct wire_frame *f,
           size_t *used, const char **why)
 {
     const char *s, *kind = NULL, *last = NULL;
@@ -304,37 +316,37 @@ resp_next(const char *buf, size_t len, size_t max, struct proto_frame *f,
     long line;
     long long n;
     char type, lasttype = 0;
-    enum proto_status st;
+    enum wire_status st;
 
     if (len == 0)
-        return PROTO_NEED_MORE;
-    if ((st = resp_message(buf, len, max, f, used)) != PROTO_BAD)
+        return WIRE_NEED_MORE;
+    if ((st = resp_message(buf, len, max, f, used)) != WIRE_BAD)
         return st;
     if (buf[0] != '*') {
         st = resp_value(buf, len, max, 0, &type, &s, &slen, used, why);
-        if (st != PROTO_OK)
+        if (st != WIRE_OK)
             return st;
         f->data = s;
         f->len = slen;
-        f->ev = type == '-' ? PROTO_EV_ERROR :
-                type == '+' && word_is(s, slen, "pong") ? PROTO_EV_JOINED :
-                PROTO_EV_OTHER;
-        return PROTO_OK;
+        f->ev = type == '-' ? WIRE_EV_ERROR :
+                type == '+' && word_is(s, slen, "pong") ? WIRE_EV_JOINED :
+                WIRE_EV_OTHER;
+        return WIRE_OK;
     }
     /* An array: walk it here to see its first and last elements. */
     line = crlf_line(buf, len);
     if (line == -1)
-        return PROTO_NEED_MORE;
+        return WIRE_NEED_MORE;
     if (line < 2 || get_dec(buf + 1, (size_t)line - 1, &n) == -1 ||
         n < -1 || n > (long long)max) {
         *why = "bad RESP array";
-        return PROTO_BAD;
+        return WIRE_BAD;
     }
     pos = (size_t)line + 2;
     for (i = 0; n > 0 && i < (size_t)n; i++) {
         st = resp_value(buf + pos, len - pos, max, 1, &type, &s, &slen, &u,
                         why);
-        if (st != PROTO_OK)
+        if (st != WIRE_OK)
             return st;
         if (i == 0) {
             kind = s;
@@ -346,26 +358,26 @@ resp_next(const char *buf, size_t len, size_t max, struct proto_frame *f,
         pos += u;
     }
     *used = pos;
-    f->ev = PROTO_EV_OTHER;
+    f->ev = WIRE_EV_OTHER;
     f->data = last;
     f->len = lastlen;
     if ((n == 3 && word_is(kind, kindlen, "message")) ||
         (n == 4 && word_is(kind, kindlen, "pmessage"))) {
-        f->ev = PROTO_EV_MSG;
+        f->ev = WIRE_EV_MSG;
         if (last == NULL || lasttype != '$') {
             *why = "RESP message without a payload";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
     } else if (n == 3 && word_is(kind, kindlen, "subscribe")) {
-        f->ev = PROTO_EV_JOINED;
+        f->ev = WIRE_EV_JOINED;
     }
-    return PROTO_OK;
+    return WIRE_OK;
 }
 
 /* A NATS server operation: MSG and HMSG carry a payload whose length is
  * the last word of the control line. */
-static enum proto_status
-nats_next(const char *buf, size_t len, size_t max, struct proto_frame *f,
+static enum wire_status
+nats_next(const char *buf, size_t len, size_t max, struct wire_frame *f,
           size_t *used, const char **why)
 {
     long line = crlf_line(buf, len);
@@ -374,10 +386,10 @@ nats_next(const char *buf, size_t len, size_t max, struct proto_frame *f,
     size_t l, start;
 
     if (line == -1)
-        return PROTO_NEED_MORE;
+        return WIRE_NEED_MORE;
     if (line == -2) {
         *why = "NATS control line too long or without CR";
-        return PROTO_BAD;
+        return WIRE_BAD;
     }
     l = (size_t)line;
     f->data = buf;
@@ -389,71 +401,109 @@ nats_next(const char *buf, size_t len, size_t max, struct proto_frame *f,
             ;
         if (get_dec(sp, (size_t)(buf + l - sp), &n) == -1 || n < 0) {
             *why = "bad NATS MSG length";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
         if ((unsigned long long)n > max) {
             *why = "NATS MSG over the limit";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
         start = l + 2;
         if (len - start < (size_t)n + 2)
-            return PROTO_NEED_MORE;
+            return WIRE_NEED_MORE;
         if (buf[start + (size_t)n] != '\r' ||
             buf[start + (size_t)n + 1] != '\n') {
             *why = "NATS MSG payload without CRLF";
-            return PROTO_BAD;
+            return WIRE_BAD;
         }
-        f->ev = buf[0] == 'H' || buf[0] == 'h' ? PROTO_EV_OTHER : PROTO_EV_MSG;
+        f->ev = buf[0] == 'H' || buf[0] == 'h' ? WIRE_EV_OTHER : WIRE_EV_MSG;
         f->data = buf + start;
         f->len = (size_t)n;
         *used = start + (size_t)n + 2;
-        return PROTO_OK;
+        return WIRE_OK;
     }
     if (word_is(buf, l, "ping")) {
-        f->ev = PROTO_EV_PING;
+        f->ev = WIRE_EV_PING;
     } else if (word_is(buf, l, "pong")) {
-        f->ev = PROTO_EV_JOINED;
+        f->ev = WIRE_EV_JOINED;
     } else if (word_is(buf, l, "+ok")) {
-        f->ev = PROTO_EV_OTHER;
+        f->ev = WIRE_EV_OTHER;
     } else if (l >= 4 && word_is(buf, 4, "-err")) {
-        f->ev = PROTO_EV_ERROR;
+        f->ev = WIRE_EV_ERROR;
     } else if (l >= 5 && word_is(buf, 5, "info ")) {
-        f->ev = PROTO_EV_OTHER;
+        f->ev = WIRE_EV_OTHER;
     } else {
         *why = "unknown NATS operation";
-        return PROTO_BAD;
+        return WIRE_BAD;
     }
-    return PROTO_OK;
+    return WIRE_OK;
 }
 
-enum proto_status
-proto_next(enum proto_kind k, const char *buf, size_t len, size_t max,
-           struct proto_frame *f, size_t *used, const char **why)
+/* Does s[0..n) start with the NUL-terminated prefix p? */
+static int
+starts(const char *s, size_t n, const char *p)
 {
-    const char *lf;
+    size_t pl = strlen(p);
+
+    return n >= pl && memcmp(s, p, pl) == 0;
+}
+
+/* What a chat line is (see wire_next()); f holds the whole line and is
+ * narrowed to the part that matters. */
+static void
+chat_line(struct wire_frame *f)
+{
+    const char *p = f->data, *end = f->data + f->len, *c;
+
+    if (starts(p, f->len, "*** ")) {
+        f->ev = starts(p + 4, f->len - 4, "error: ") ? WIRE_EV_ERROR :
+                WIRE_EV_NOTICE;
+        f->data += 4;
+        f->len -= 4;
+        return;
+    }
+    f->ev = WIRE_EV_OTHER;
+    if (starts(p, f->len, "* "))
+        return;
+    if (starts(p, f->len, "[#")) {          /* "[#room] " from elsewhere */
+        c = memchr(p, ']', f->len);
+        if (c == NULL || end - c < 2 || c[1] != ' ')
+            return;
+        p = c + 2;
+    }
+    for (c = p; (c = memchr(c, ':', (size_t)(end - c))) != NULL; c++) {
+        if (end - c >= 2 && c[1] == ' ') {  /* the nick ends at ": " */
+            f->ev = WIRE_EV_MSG;
+            f->data = c + 2;
+            f->len = (size_t)(end - f->data);
+            return;
+        }
+    }
+}
+
+enum wire_status
+wire_next(enum wire_kind k, const char *buf, size_t len, size_t max,
+          struct wire_frame *f, size_t *used, const char **why)
+{
+    struct frame fr;
 
     switch (k) {
-    case PROTO_LINE:
-        lf = memchr(buf, '\n', len < max + 1 ? len : max + 1);
-        if (lf == NULL) {
-            if (len <= max)
-                return PROTO_NEED_MORE;
-            f->len = max;       /* a piece, as chatd cuts long lines */
-            *used = max;
-        } else {
-            f->len = (size_t)(lf - buf);
-            *used = f->len + 1;
-        }
-        f->ev = PROTO_EV_MSG;
-        f->data = buf;
-        return PROTO_OK;
-    case PROTO_REDIS:
+    case WIRE_LINE:
+    case WIRE_CHAT:
+        if (line_next(buf, len, max, &fr, used) == FRAME_NEED_MORE)
+            return WIRE_NEED_MORE;
+        f->ev = WIRE_EV_MSG;
+        f->data = fr.data;
+        f->len = fr.len;
+        if (k == WIRE_CHAT)
+            chat_line(f);
+        return WIRE_OK;
+    case WIRE_REDIS:
         return resp_next(buf, len, max, f, used, why);
-    case PROTO_NATS:
+    case WIRE_NATS:
         return nats_next(buf, len, max, f, used, why);
     }
     *why = "unknown protocol";
-    return PROTO_BAD;
+    return WIRE_BAD;
 }
 
 /* Append s[0..n) at out + *pos if it fits in cap; returns 0 or -1. */
@@ -503,38 +553,40 @@ dec_len(size_t v)
 }
 
 size_t
-proto_pub_len(enum proto_kind k, const char *chan, size_t len)
+wire_pub_len(enum wire_kind k, const char *chan, size_t len)
 {
     size_t cl = strlen(chan);
 
     switch (k) {
-    case PROTO_LINE:
+    case WIRE_LINE:
+    case WIRE_CHAT:
         return len + 1;
-    case PROTO_REDIS:   /* *3 $7 PUBLISH $cl chan $len payload */
+    case WIRE_REDIS:   /* *3 $7 PUBLISH $cl chan $len payload */
         return 4 + 13 + (3 + dec_len(cl) + cl + 2) + (3 + dec_len(len) + len + 2);
-    case PROTO_NATS:    /* PUB chan len\r\n payload\r\n */
+    case WIRE_NATS:    /* PUB chan len\r\n payload\r\n */
         return 4 + cl + 1 + dec_len(len) + 2 + len + 2;
     }
     return 0;
 }
 
 size_t
-proto_encode_pub(enum proto_kind k, char *out, size_t cap, const char *chan,
-                 const char *payload, size_t len)
+wire_encode_pub(enum wire_kind k, char *out, size_t cap, const char *chan,
+                const char *payload, size_t len)
 {
     size_t pos = 0;
     int bad = 0;
 
     switch (k) {
-    case PROTO_LINE:
+    case WIRE_LINE:
+    case WIRE_CHAT:
         bad = put(out, cap, &pos, payload, len) | put(out, cap, &pos, "\n", 1);
         break;
-    case PROTO_REDIS:
+    case WIRE_REDIS:
         bad = put(out, cap, &pos, "*3\r\n$7\r\nPUBLISH\r\n", 17) |
               put_bulk(out, cap, &pos, chan, strlen(chan)) |
               put_bulk(out, cap, &pos, payload, len);
         break;
-    case PROTO_NATS:
+    case WIRE_NATS:
         bad = put(out, cap, &pos, "PUB ", 4) |
               put(out, cap, &pos, chan, strlen(chan)) |
               put(out, cap, &pos, " ", 1) | put_dec(out, cap, &pos, len) |
@@ -549,20 +601,36 @@ proto_encode_pub(enum proto_kind k, char *out, size_t cap, const char *chan,
 #define NATS_CONNECT \
     "CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"chatbench\"}\r\n"
 
-size_t
-proto_encode_sub(enum proto_kind k, char *out, size_t cap, const char *chan)
+/* Subscriber client's chat nickname, "b" and its number: 1 to 11 chars. */
+static size_t
+chat_nick(char out[16], uint32_t client)
 {
-    size_t pos = 0;
+    return (size_t)snprintf(out, 16, "b%lu", (unsigned long)client);
+}
+
+size_t
+wire_encode_sub(enum wire_kind k, char *out, size_t cap, const char *chan,
+                uint32_t client)
+{
+    char nick[16];
+    size_t pos = 0, nl;
     int bad = 0;
 
     switch (k) {
-    case PROTO_LINE:
+    case WIRE_LINE:
         break;
-    case PROTO_REDIS:
+    case WIRE_CHAT:
+        nl = chat_nick(nick, client);
+        bad = put(out, cap, &pos, "/nick ", 6) | put(out, cap, &pos, nick, nl) |
+              put(out, cap, &pos, "\n/join ", 7) |
+              put(out, cap, &pos, chan, strlen(chan)) |
+              put(out, cap, &pos, "\n", 1);
+        break;
+    case WIRE_REDIS:
         bad = put(out, cap, &pos, "*2\r\n$9\r\nSUBSCRIBE\r\n", 19) |
               put_bulk(out, cap, &pos, chan, strlen(chan));
         break;
-    case PROTO_NATS:
+    case WIRE_NATS:
         bad = put(out, cap, &pos, NATS_CONNECT, sizeof(NATS_CONNECT) - 1) |
               put(out, cap, &pos, "SUB ", 4) |
               put(out, cap, &pos, chan, strlen(chan)) |
@@ -572,19 +640,40 @@ proto_encode_sub(enum proto_kind k, char *out, size_t cap, const char *chan)
     return bad ? 0 : pos;
 }
 
+int
+wire_chat_is_joined(const char *text, size_t len, uint32_t client,
+                    const char *room)
+{
+    char nick[16];
+    size_t nl = chat_nick(nick, client), rl = strlen(room);
+    const char *p = text, *end = text + len;
+
+    if (len < nl + 8 + rl || !word_is(p, nl, nick))
+        return 0;
+    p += nl;
+    if (memcmp(p, " joined ", 8) != 0)
+        return 0;
+    p += 8;
+    if (!word_is(p, rl, room))
+        return 0;
+    p += rl;
+    return p == end || *p == ' ';
+}
+
 size_t
-proto_encode_hello(enum proto_kind k, char *out, size_t cap)
+wire_encode_hello(enum wire_kind k, char *out, size_t cap)
 {
     size_t pos = 0;
     int bad = 0;
 
     switch (k) {
-    case PROTO_LINE:
+    case WIRE_LINE:
+    case WIRE_CHAT:
         break;
-    case PROTO_REDIS:
+    case WIRE_REDIS:
         bad = put(out, cap, &pos, "*1\r\n$4\r\nPING\r\n", 14);
         break;
-    case PROTO_NATS:
+    case WIRE_NATS:
         bad = put(out, cap, &pos, NATS_CONNECT, sizeof(NATS_CONNECT) - 1) |
               put(out, cap, &pos, "PING\r\n", 6);
         break;
@@ -593,7 +682,7 @@ proto_encode_hello(enum proto_kind k, char *out, size_t cap)
 }
 
 size_t
-proto_encode_pong(char *out, size_t cap)
+wire_encode_pong(char *out, size_t cap)
 {
     size_t pos = 0;
 

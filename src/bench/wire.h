@@ -1,0 +1,118 @@
+/* wire.h -- what chatbench says and hears: chatd lines, chatd's chat
+ * profile (nicknames and rooms over lines), Redis pub/sub (RESP2) and NATS
+ * (text protocol), as pure functions over byte buffers.
+ *
+ * Every published payload is a bench payload: a marker, the publisher id,
+ * a sequence number and the monotonic send time in nanoseconds, as fixed
+ * width lowercase hex, then filler up to the chosen size:
+ *
+ *     @CB pppp ssssssssssss tttttttttttttttt .......      (no spaces)
+ *
+ * It holds no LF, CR or NUL, so it travels unchanged in every protocol,
+ * and a receiver finds the marker anywhere inside a line, after whatever
+ * prefix (an address, a nick) a server put before it.
+ *
+ * wire_next() cuts the next frame out of received bytes and says what it
+ * is; the encoders write whole requests.  No I/O, no allocation, no
+ * globals: bytes in, views out. */
+#ifndef CHATD_BENCH_WIRE_H
+#define CHATD_BENCH_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum wire_kind { WIRE_LINE, WIRE_CHAT, WIRE_REDIS, WIRE_NATS };
+
+/* "line", "chat", "redis", "nats", NULL: indexed by enum wire_kind. */
+extern const char *const wire_names[];
+
+#define WIRE_MARKER         "@CB"
+#define WIRE_MARKER_LEN     3
+#define WIRE_PAYLOAD_MIN    (WIRE_MARKER_LEN + 4 + 12 + 16)  /* 35 */
+#define WIRE_PUB_MAX        0xffffu     /* publisher ids fit in 4 hex */
+#define WIRE_CTL_MAX        65536       /* longest NATS control line, RESP
+                                         * simple line or length header */
+
+enum wire_status { WIRE_NEED_MORE, WIRE_OK, WIRE_BAD };
+
+enum wire_event {
+    WIRE_EV_MSG,        /* a delivery: data/len is its payload (for line,
+                         * the line without its LF; for chat, the text
+                         * after "[#room] " and "nick: ") */
+    WIRE_EV_JOINED,     /* the server confirmed: RESP "subscribe" reply,
+                         * NATS PONG, RESP +PONG */
+    WIRE_EV_NOTICE,     /* chat: a "*** " line from the server itself;
+                         * data/len is the text after "*** " */
+    WIRE_EV_PING,       /* NATS PING: the client must answer PONG */
+    WIRE_EV_ERROR,      /* the server said no: data/len is its text */
+    WIRE_EV_OTHER       /* INFO, +OK, a PUBLISH count, a chat greeting or
+                         * "* " action line, ...: ignore */
+};
+
+struct wire_frame {
+    enum wire_event  ev;
+    const char      *data;      /* points INTO the caller's buffer */
+    size_t           len;
+};
+
+/* Cut the next frame of protocol k out of buf[0..len).  On WIRE_OK, *f
+ * describes it and *used is how many bytes it took; WIRE_NEED_MORE
+ * consumes nothing; WIRE_BAD means the stream cannot be parsed (*why is
+ * a static string).  A payload longer than max is WIRE_BAD for RESP and
+ * NATS (a lie costs nothing); a line (line, chat) longer than max comes
+ * out in pieces of max bytes, as line_next() cuts them.  A chat line is
+ * a notice ("*** ", or an error: "*** error: "), an action ("* ", OTHER),
+ * a message ("[#room] nick: text" or "nick: text", MSG with the text), or
+ * else OTHER (the greeting, the MOTD).  Never reads past buf + len. */
+enum wire_status wire_next(enum wire_kind k, const char *buf, size_t len,
+                           size_t max, struct wire_frame *f,
+                           size_t *used, const char **why);
+
+/* Write into out (cap bytes) the request that publishes payload[0..len)
+ * on channel chan: the line itself plus LF (line, and chat, where the
+ * room is the client's current one), a RESP PUBLISH, a NATS PUB.
+ * Returns its length, or 0 if it does not fit. */
+size_t wire_encode_pub(enum wire_kind k, char *out, size_t cap,
+                       const char *chan, const char *payload, size_t len);
+
+/* The length wire_encode_pub() needs for a payload of len bytes. */
+size_t wire_pub_len(enum wire_kind k, const char *chan, size_t len);
+
+/* Write what subscriber number client sends once connected: nothing for
+ * line; for chat "/nick bCLIENT" and "/join chan" (confirmed by the
+ * notice wire_chat_is_joined() recognises); RESP SUBSCRIBE chan; NATS
+ * CONNECT (verbose and pedantic off), SUB chan 1 and PING, whose PONG
+ * confirms the subscription.  Returns the length (0 for line), or 0 if it
+ * does not fit. */
+size_t wire_encode_sub(enum wire_kind k, char *out, size_t cap,
+                       const char *chan, uint32_t client);
+
+/* Is text[0..len) (a WIRE_EV_NOTICE's text) the chat server announcing
+ * that subscriber number client, under the nickname wire_encode_sub()
+ * gave it, joined room: "bCLIENT joined ROOM", alone or followed by a
+ * space and more?  Nicknames and rooms compare ignoring ASCII case. */
+int wire_chat_is_joined(const char *text, size_t len, uint32_t client,
+                        const char *room);
+
+/* Write what a publish-only connection sends once connected (RESP PING,
+ * answered by +PONG; NATS CONNECT and PING).  Returns the length (0 for
+ * line and chat, whose publishers are subscribers too), or 0 if it does
+ * not fit. */
+size_t wire_encode_hello(enum wire_kind k, char *out, size_t cap);
+
+/* Write the answer to a NATS PING ("PONG\r\n").  Returns its length, or 0
+ * if it does not fit. */
+size_t wire_encode_pong(char *out, size_t cap);
+
+/* Fill out[0..size) with a bench payload.  Returns 0, or -1 if size is
+ * below WIRE_PAYLOAD_MIN or pub above WIRE_PUB_MAX. */
+int wire_payload_encode(char *out, size_t size, uint32_t pub, uint64_t seq,
+                        uint64_t ts_ns);
+
+/* Find a bench payload anywhere in data[0..len) and decode it.  Returns 0
+ * and fills *pub, *seq, *ts_ns, or -1 if there is none (a greeting, a
+ * server notice) or its digits are not hex. */
+int wire_payload_decode(const char *data, size_t len, uint32_t *pub,
+                        uint64_t *seq, uint64_t *ts_ns);
+
+#endif

@@ -1,0 +1,605 @@
+/* test_bench_wire.c -- chatbench's wire protocols and payload
+ * (src/bench/wire.c): chatd lines, the chat profile's line door, Redis
+ * RESP2 pub/sub, NATS.
+ *
+ * Every input sits against a guard page (guard.h), so a parser that reads
+ * one byte past its input crashes the test.  Besides the cases, a stream
+ * of mixed frames is fed in reads of every size, the way the engine feeds
+ * it, and must give the same frames as parsing it whole. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "guard.h"
+#include "bench/wire.h"
+
+#define MAX 4096
+
+/* wire_next over data[0..len) placed against a guard page. */
+static enum wire_status
+next(enum wire_kind k, const char *data, size_t len, struct wire_frame *f,
+     size_t *used)
+{
+    const char *why = NULL;
+    enum wire_status st;
+
+    st = wire_next(k, t_guarded(data, len), len, MAX, f, used, &why);
+    if (st == WIRE_BAD)
+        assert_non_null(why);
+    return st;
+}
+
+/* Every strict prefix of s needs more; s itself gives one frame of kind
+ * ev using all of it. */
+static void
+assert_whole(enum wire_kind k, const char *s, enum wire_event ev)
+{
+    struct wire_frame f;
+    size_t len = strlen(s), i, used = 0;
+
+    for (i = 0; i < len; i++)
+        assert_int_equal(next(k, s, i, &f, &used), WIRE_NEED_MORE);
+    assert_int_equal(next(k, s, len, &f, &used), WIRE_OK);
+    assert_int_equal(used, len);
+    assert_int_equal(f.ev, ev);
+}
+
+static void
+assert_bad(enum wire_kind k, const char *s)
+{
+    struct wire_frame f;
+    size_t used;
+
+    assert_int_equal(next(k, s, strlen(s), &f, &used), WIRE_BAD);
+}
+
+static void
+test_payload_round_trip(void **state)
+{
+    static const size_t sizes[] = { WIRE_PAYLOAD_MIN, 36, 64, 1024, 65536 };
+    static char buf[65536];
+    uint64_t seq, ts;
+    uint32_t pub;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(wire_payload_encode(buf, sizes[i], 0xbeef,
+                                             0x123456789abcull,
+                                             0xfedcba9876543210ull), 0);
+        assert_null(memchr(buf, '\n', sizes[i]));
+        assert_null(memchr(buf, '\r', sizes[i]));
+        assert_null(memchr(buf, '\0', sizes[i]));
+        assert_int_equal(wire_payload_decode(t_guarded(buf, sizes[i]),
+                                             sizes[i], &pub, &seq, &ts), 0);
+        assert_int_equal(pub, 0xbeef);
+        assert_int_equal(seq, 0x123456789abcull);
+        assert_int_equal(ts, 0xfedcba9876543210ull);
+    }
+}
+
+static void
+test_payload_every_digit(void **state)
+{
+    static const uint64_t seqs[] = { 0, 1, 0x123456789abcull, 0xfedcba987654ull,
+                                     0xffffffffffffull, 0x0f0f0f0f0f0full };
+    char buf[64];
+    uint64_t seq, ts, s = 1;
+    uint32_t pub;
+    size_t i;
+    int k;
+
+    (void)state;
+    for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+        for (k = 0; k < 200; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            wire_payload_encode(buf, sizeof(buf), (uint32_t)(s >> 48),
+                                seqs[i], s);
+            assert_int_equal(wire_payload_decode(buf, sizeof(buf), &pub,
+                                                 &seq, &ts), 0);
+            assert_int_equal(pub, (uint32_t)(s >> 48));
+            assert_int_equal(seq, seqs[i]);
+            assert_int_equal(ts, s);
+        }
+    }
+}
+
+static void
+test_payload_limits(void **state)
+{
+    char buf[64];
+
+    (void)state;
+    assert_int_equal(wire_payload_encode(buf, WIRE_PAYLOAD_MIN - 1, 1, 1,
+                                         1), -1);
+    assert_int_equal(wire_payload_encode(buf, sizeof(buf),
+                                         WIRE_PUB_MAX + 1, 1, 1), -1);
+    assert_int_equal(wire_payload_encode(buf, sizeof(buf), WIRE_PUB_MAX,
+                                         1, 1), 0);
+}
+
+static void
+test_payload_found_after_prefix(void **state)
+{
+    char pl[64], line[128];
+    uint64_t seq, ts;
+    uint32_t pub;
+    int n;
+
+    (void)state;
+    wire_payload_encode(pl, sizeof(pl), 7, 42, 1000);
+    /* chatd --prefix addr, and a decoy marker before the real one. */
+    n = snprintf(line, sizeof(line), "127.0.0.1: @CBxyz %.*s",
+                 (int)sizeof(pl), pl);
+    assert_int_equal(wire_payload_decode(t_guarded(line, (size_t)n),
+                                         (size_t)n, &pub, &seq, &ts), 0);
+    assert_int_equal(pub, 7);
+    assert_int_equal(seq, 42);
+    assert_int_equal(ts, 1000);
+    /* Cut one byte short: the payload is not all there. */
+    assert_int_equal(wire_payload_decode(t_guarded(line, (size_t)n - 30),
+                                         (size_t)n - 30, &pub, &seq, &ts),
+                     -1);
+}
+
+static void
+test_payload_not_found(void **state)
+{
+    static const char *const no[] = {
+        "Welcome to chatd, 127.0.0.1:5555",
+        "",
+        "@CB",
+        "@CB0001000000000001000000000000000",          /* one digit short */
+        "@CB00g1000000000001000000000000000a",         /* not hex */
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@C",
+        "@CB0001000000000001000000000000000A",         /* upper case */
+        "@CB0001000000000001000000000000000/",         /* '0' - 1 */
+        "@CB0001000000000001000000000000000:",         /* '9' + 1 */
+        "@CB0001000000000001000000000000000`",         /* 'a' - 1 */
+        "@CB0001000000000001000000000000000g",         /* 'f' + 1 */
+        "@CB0001000000000001000000000000000\xb0",      /* high bit */
+    };
+    uint64_t seq, ts;
+    uint32_t pub;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_int_equal(wire_payload_decode(t_guarded(no[i], strlen(no[i])),
+                                             strlen(no[i]), &pub, &seq, &ts),
+                         -1);
+}
+
+static void
+test_line(void **state)
+{
+    struct wire_frame f;
+    char big[MAX + 10];
+    size_t used;
+
+    (void)state;
+    assert_whole(WIRE_LINE, "hello\n", WIRE_EV_MSG);
+    assert_int_equal(next(WIRE_LINE, "hello\nworld\n", 12, &f, &used),
+                     WIRE_OK);
+    assert_int_equal(used, 6);
+    assert_int_equal(f.len, 5);
+    assert_memory_equal(f.data, "hello", 5);
+    assert_int_equal(next(WIRE_LINE, "\n", 1, &f, &used), WIRE_OK);
+    assert_int_equal(f.len, 0);
+    /* Longer than max without a LF: a piece of max bytes. */
+    memset(big, 'a', sizeof(big));
+    assert_int_equal(next(WIRE_LINE, big, MAX, &f, &used), WIRE_NEED_MORE);
+    assert_int_equal(next(WIRE_LINE, big, MAX + 1, &f, &used), WIRE_OK);
+    assert_int_equal(f.len, MAX);
+    assert_int_equal(used, MAX);
+}
+
+static void
+test_encode_line(void **state)
+{
+    char out[16];
+
+    (void)state;
+    assert_int_equal(wire_encode_pub(WIRE_LINE, out, sizeof(out), "c",
+                                     "abc", 3), 4);
+    assert_memory_equal(out, "abc\n", 4);
+    assert_int_equal(wire_pub_len(WIRE_LINE, "c", 3), 4);
+    assert_int_equal(wire_encode_pub(WIRE_LINE, out, 3, "c", "abc", 3), 0);
+    assert_int_equal(wire_encode_sub(WIRE_LINE, out, sizeof(out), "c", 7),
+                     0);
+    assert_int_equal(wire_encode_hello(WIRE_LINE, out, sizeof(out)), 0);
+}
+
+/* One chat line: its event, and the text it is narrowed to. */
+static void
+assert_chat(const char *line, enum wire_event ev, const char *text)
+{
+    struct wire_frame f;
+    size_t len = strlen(line), used;
+
+    assert_int_equal(next(WIRE_CHAT, line, len, &f, &used), WIRE_OK);
+    assert_int_equal(used, len);
+    assert_int_equal(f.ev, ev);
+    assert_int_equal(f.len, strlen(text));
+    assert_memory_equal(f.data, text, f.len);
+}
+
+static void
+test_chat_lines(void **state)
+{
+    (void)state;
+    assert_whole(WIRE_CHAT, "b1: hi\n", WIRE_EV_MSG);
+    assert_chat("b1: hi\n", WIRE_EV_MSG, "hi");
+    assert_chat("[#bench] b1: hi\n", WIRE_EV_MSG, "hi");
+    /* The nick ends at the first ": "; the text may hold more. */
+    assert_chat("b1: a: b\n", WIRE_EV_MSG, "a: b");
+    assert_chat("[#a] b] b1: x\n", WIRE_EV_MSG, "x");
+    assert_chat("b1: \n", WIRE_EV_MSG, "");
+    assert_chat("*** guest7 joined #lobby\n", WIRE_EV_NOTICE,
+                "guest7 joined #lobby");
+    assert_chat("*** error: nickname taken\n", WIRE_EV_ERROR,
+                "error: nickname taken");
+    assert_chat("*** b1: looks like a message\n", WIRE_EV_NOTICE,
+                "b1: looks like a message");
+    assert_chat("* b1 waves: hello\n", WIRE_EV_OTHER, "* b1 waves: hello");
+    assert_chat("Welcome to chatd, guest7 -- /help\n", WIRE_EV_OTHER,
+                "Welcome to chatd, guest7 -- /help");
+    assert_chat("[#bench b1: no closing bracket\n", WIRE_EV_OTHER,
+                "[#bench b1: no closing bracket");
+    assert_chat("b1:no space\n", WIRE_EV_OTHER, "b1:no space");
+    assert_chat("***\n", WIRE_EV_OTHER, "***");
+    assert_chat("\n", WIRE_EV_OTHER, "");
+}
+
+/* A delivery: the payload comes out as the line protocol's would. */
+static void
+test_chat_payload_after_prefixes(void **state)
+{
+    struct wire_frame f;
+    char pl[64], line[128];
+    uint64_t seq, ts;
+    uint32_t pub;
+    size_t used, n;
+
+    (void)state;
+    wire_payload_encode(pl, 40, 3, 99, 12345);
+    n = (size_t)snprintf(line, sizeof(line), "[#bench] b17: %.40s\n", pl);
+    assert_int_equal(next(WIRE_CHAT, line, n, &f, &used), WIRE_OK);
+    assert_int_equal(f.ev, WIRE_EV_MSG);
+    assert_int_equal(f.len, 40);
+    assert_memory_equal(f.data, pl, 40);
+    assert_int_equal(wire_payload_decode(f.data, f.len, &pub, &seq, &ts), 0);
+    assert_int_equal(pub, 3);
+    assert_int_equal(seq, 99);
+    assert_int_equal(ts, 12345);
+}
+
+static void
+test_chat_joined(void **state)
+{
+    static const struct {
+        const char *text;       /* a notice, after its "*** " */
+        uint32_t    client;
+        const char *room;
+        int         want;
+    } cases[] = {
+        { "b12 joined #bench", 12, "#bench", 1 },
+        { "b12 joined #bench", 12, "#BENCH", 1 },
+        { "B12 joined #Bench (3 users)", 12, "#bench", 1 },
+        { "b12 joined #bench2", 12, "#bench", 0 },
+        { "b12 joined #bench", 1, "#bench", 0 },
+        { "b12 joined #bench", 120, "#bench", 0 },
+        { "b12 joined #bench", 12, "#lobby", 0 },
+        { "b12 joined #benc", 12, "#bench", 0 },
+        { "guest7 joined #bench", 7, "#bench", 0 },
+        { "b12 left #bench", 12, "#bench", 0 },
+        { "b12 is now known as b13", 12, "#bench", 0 },
+        { "b12", 12, "#bench", 0 },
+        { "", 0, "#bench", 0 },
+    };
+    size_t i, n;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = strlen(cases[i].text);
+        assert_int_equal(wire_chat_is_joined(t_guarded(cases[i].text, n), n,
+                                             cases[i].client, cases[i].room),
+                         cases[i].want);
+    }
+}
+
+static void
+test_encode_chat(void **state)
+{
+    static const char want[] = "/nick b42\n/join #bench\n";
+    char out[64];
+    size_t n;
+
+    (void)state;
+    n = wire_encode_sub(WIRE_CHAT, out, sizeof(out), "#bench", 42);
+    assert_int_equal(n, sizeof(want) - 1);
+    assert_memory_equal(out, want, n);
+    assert_int_equal(wire_encode_sub(WIRE_CHAT, out, n - 1, "#bench", 42),
+                     0);
+    assert_int_equal(wire_encode_pub(WIRE_CHAT, out, sizeof(out), "#bench",
+                                     "abc", 3), 4);
+    assert_memory_equal(out, "abc\n", 4);
+    assert_int_equal(wire_pub_len(WIRE_CHAT, "#bench", 3), 4);
+    assert_int_equal(wire_encode_hello(WIRE_CHAT, out, sizeof(out)), 0);
+}
+
+static void
+test_encode_redis(void **state)
+{
+    static const char want[] =
+        "*3\r\n$7\r\nPUBLISH\r\n$4\r\nchan\r\n$12\r\nhello world!\r\n";
+    char out[128];
+    size_t n;
+
+    (void)state;
+    n = wire_encode_pub(WIRE_REDIS, out, sizeof(out), "chan",
+                        "hello world!", 12);
+    assert_int_equal(n, sizeof(want) - 1);
+    assert_memory_equal(out, want, n);
+    assert_int_equal(wire_pub_len(WIRE_REDIS, "chan", 12), n);
+    assert_int_equal(wire_encode_pub(WIRE_REDIS, out, n - 1, "chan",
+                                     "hello world!", 12), 0);
+    n = wire_encode_sub(WIRE_REDIS, out, sizeof(out), "chatbench", 7);
+    assert_int_equal(n, strlen("*2\r\n$9\r\nSUBSCRIBE\r\n$9\r\nchatbench\r\n"));
+    assert_memory_equal(out, "*2\r\n$9\r\nSUBSCRIBE\r\n$9\r\nchatbench\r\n", n);
+    n = wire_encode_hello(WIRE_REDIS, out, sizeof(out));
+    assert_int_equal(n, 14);
+    assert_memory_equal(out, "*1\r\n$4\r\nPING\r\n", n);
+}
+
+static void
+test_encode_nats(void **state)
+{
+    char out[256];
+    size_t n;
+
+    (void)state;
+    n = wire_encode_pub(WIRE_NATS, out, sizeof(out), "subj", "abc", 3);
+    assert_int_equal(n, strlen("PUB subj 3\r\nabc\r\n"));
+    assert_memory_equal(out, "PUB subj 3\r\nabc\r\n", n);
+    assert_int_equal(wire_pub_len(WIRE_NATS, "subj", 3), n);
+    assert_int_equal(wire_pub_len(WIRE_NATS, "subj", 1234),
+                     strlen("PUB subj 1234\r\n\r\n") + 1234);
+    n = wire_encode_sub(WIRE_NATS, out, sizeof(out) - 1, "subj", 7);
+    assert_true(n > 0);
+    out[n] = '\0';
+    assert_non_null(strstr(out, "CONNECT {\"verbose\":false,"
+                                "\"pedantic\":false"));
+    assert_non_null(strstr(out, "}\r\nSUB subj 1\r\nPING\r\n"));
+    assert_int_equal(wire_encode_sub(WIRE_NATS, out, 20, "subj", 7), 0);
+    n = wire_encode_pong(out, sizeof(out));
+    assert_int_equal(n, 6);
+    assert_memory_equal(out, "PONG\r\n", 6);
+}
+
+static void
+test_redis_replies(void **state)
+{
+    struct wire_frame f;
+    size_t used;
+    static const char msg[] = "*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$5\r\nhe\r\no\r\n";
+
+    (void)state;
+    assert_whole(WIRE_REDIS, "*3\r\n$9\r\nsubscribe\r\n$4\r\nchan\r\n:1\r\n",
+                 WIRE_EV_JOINED);
+    assert_whole(WIRE_REDIS, msg, WIRE_EV_MSG);
+    assert_int_equal(next(WIRE_REDIS, msg, sizeof(msg) - 1, &f, &used),
+                     WIRE_OK);
+    assert_int_equal(f.len, 5);
+    assert_memory_equal(f.data, "he\r\no", 5);      /* binary safe */
+    assert_whole(WIRE_REDIS,
+                 "*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$4\r\nchan\r\n$2\r\nhi\r\n",
+                 WIRE_EV_MSG);
+    assert_whole(WIRE_REDIS, ":12\r\n", WIRE_EV_OTHER);
+    assert_whole(WIRE_REDIS, "+OK\r\n", WIRE_EV_OTHER);
+    assert_whole(WIRE_REDIS, "+PONG\r\n", WIRE_EV_JOINED);
+    assert_whole(WIRE_REDIS, "$-1\r\n", WIRE_EV_OTHER);
+    assert_whole(WIRE_REDIS, "*2\r\n*1\r\n:1\r\n$0\r\n\r\n", WIRE_EV_OTHER);
+    assert_whole(WIRE_REDIS, "-ERR max number of clients reached\r\n",
+                 WIRE_EV_ERROR);
+    assert_int_equal(next(WIRE_REDIS, "-ERR x\r\n", 8, &f, &used), WIRE_OK);
+    assert_int_equal(f.len, 5);
+    assert_memory_equal(f.data, "ERR x", 5);
+}
+
+static void
+test_redis_bad(void **state)
+{
+    char big[64];
+
+    (void)state;
+    assert_bad(WIRE_REDIS, "hello\r\n");
+    assert_bad(WIRE_REDIS, "$abc\r\n");
+    assert_bad(WIRE_REDIS, "$-2\r\n");
+    assert_bad(WIRE_REDIS, "$3\r\nabcd\r\n");
+    assert_bad(WIRE_REDIS, "*x\r\n");
+    assert_bad(WIRE_REDIS, "+no cr\n");
+    assert_bad(WIRE_REDIS, "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n");  /* deep */
+    assert_bad(WIRE_REDIS, "*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n:5\r\n");
+    snprintf(big, sizeof(big), "$%d\r\n", MAX + 1);     /* a lie: no wait */
+    assert_bad(WIRE_REDIS, big);
+    snprintf(big, sizeof(big), "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$%d\r\n",
+             MAX + 1);
+    assert_bad(WIRE_REDIS, big);
+}
+
+static void
+test_nats_ops(void **state)
+{
+    struct wire_frame f;
+    size_t used;
+
+    (void)state;
+    assert_whole(WIRE_NATS, "MSG subj 1 3\r\nabc\r\n", WIRE_EV_MSG);
+    assert_int_equal(next(WIRE_NATS, "MSG subj 1 3\r\nabc\r\n", 19, &f,
+                          &used), WIRE_OK);
+    assert_int_equal(f.len, 3);
+    assert_memory_equal(f.data, "abc", 3);
+    assert_whole(WIRE_NATS, "MSG subj 1 reply.to 2\r\nhi\r\n", WIRE_EV_MSG);
+    assert_whole(WIRE_NATS, "MSG subj 1 0\r\n\r\n", WIRE_EV_MSG);
+    assert_whole(WIRE_NATS, "HMSG subj 1 12 14\r\nNATS/1.0\r\n\r\nhi\r\n",
+                 WIRE_EV_OTHER);
+    assert_whole(WIRE_NATS, "PING\r\n", WIRE_EV_PING);
+    assert_whole(WIRE_NATS, "PONG\r\n", WIRE_EV_JOINED);
+    assert_whole(WIRE_NATS, "+OK\r\n", WIRE_EV_OTHER);
+    assert_whole(WIRE_NATS, "-ERR 'Unknown Protocol Operation'\r\n",
+                 WIRE_EV_ERROR);
+    assert_whole(WIRE_NATS, "INFO {\"server_id\":\"x\",\"max_payload\":"
+                 "1048576}\r\n", WIRE_EV_OTHER);
+}
+
+static void
+test_nats_bad(void **state)
+{
+    char big[64];
+
+    (void)state;
+    assert_bad(WIRE_NATS, "BOGUS\r\n");
+    assert_bad(WIRE_NATS, "PING\n");
+    assert_bad(WIRE_NATS, "MSG subj 1 x\r\n");
+    assert_bad(WIRE_NATS, "MSG subj 1 -1\r\n");
+    assert_bad(WIRE_NATS, "MSG subj 1 3\r\nabcd\r\n");
+    snprintf(big, sizeof(big), "MSG subj 1 %d\r\n", MAX + 1);
+    assert_bad(WIRE_NATS, big);
+}
+
+/* Parse buf[0..len) whole; write the events and payload lengths to out. */
+static size_t
+parse_all(enum wire_kind k, const char *buf, size_t len, int *ev,
+          size_t *plen, size_t cap)
+{
+    struct wire_frame f;
+    const char *why;
+    size_t off = 0, used, n = 0;
+
+    while (off < len && n < cap) {
+        assert_int_equal(wire_next(k, buf + off, len - off, MAX, &f, &used,
+                                   &why), WIRE_OK);
+        ev[n] = (int)f.ev;
+        plen[n++] = f.len;
+        off += used;
+    }
+    assert_int_equal(off, len);
+    return n;
+}
+
+/* Feed buf in reads of `step` bytes through a pending buffer, as the
+ * engine does, and check the frames match the whole parse. */
+static void
+feed_in_steps(enum wire_kind k, const char *buf, size_t len, size_t step,
+              const int *ev, const size_t *plen, size_t nframes)
+{
+    static char pend[8192];
+    struct wire_frame f;
+    const char *why, *g;
+    size_t have = 0, pos = 0, off, used, n = 0, take;
+
+    while (pos < len) {
+        take = len - pos < step ? len - pos : step;
+        memcpy(pend + have, buf + pos, take);
+        have += take;
+        pos += take;
+        g = t_guarded(pend, have);
+        for (off = 0; off < have; off += used) {
+            enum wire_status st = wire_next(k, g + off, have - off, MAX, &f,
+                                            &used, &why);
+            if (st == WIRE_NEED_MORE)
+                break;
+            assert_int_equal(st, WIRE_OK);
+            assert_true(n < nframes);
+            assert_int_equal(f.ev, ev[n]);
+            assert_int_equal(f.len, plen[n]);
+            n++;
+        }
+        memmove(pend, pend + off, have - off);
+        have -= off;
+    }
+    assert_int_equal(have, 0);
+    assert_int_equal(n, nframes);
+}
+
+static void
+test_streams_in_pieces(void **state)
+{
+    static const enum wire_kind kind[4] = { WIRE_LINE, WIRE_REDIS, WIRE_NATS,
+                                            WIRE_CHAT };
+    static char stream[4][4096];
+    static const char *const chan = "chatbench";
+    char pl[100], tmp[512];
+    size_t len[4] = { 0, 0, 0, 0 }, plen[64], nf, step, n;
+    int ev[64], i, k;
+
+    (void)state;
+    strcpy(stream[0], "Welcome to chatd\n");
+    strcpy(stream[1], "*3\r\n$9\r\nsubscribe\r\n$9\r\nchatbench\r\n:1\r\n");
+    strcpy(stream[2], "INFO {\"max_payload\":1048576}\r\nPONG\r\n");
+    strcpy(stream[3], "Welcome, guest1\n*** guest1 joined #lobby\n");
+    for (k = 0; k < 4; k++)
+        len[k] = strlen(stream[k]);
+    for (i = 0; i < 20; i++) {
+        wire_payload_encode(pl, 40 + (size_t)i * 3, (uint32_t)i, (uint64_t)i,
+                            123);
+        n = wire_encode_pub(WIRE_LINE, tmp, sizeof(tmp), chan, pl,
+                            40 + (size_t)i * 3);
+        memcpy(stream[0] + len[0], tmp, n);
+        len[0] += n;
+        n = (size_t)snprintf(tmp, sizeof(tmp),
+                             "*3\r\n$7\r\nmessage\r\n$9\r\n%s\r\n$%d\r\n%.*s\r\n",
+                             chan, 40 + i * 3, 40 + i * 3, pl);
+        memcpy(stream[1] + len[1], tmp, n);
+        len[1] += n;
+        n = (size_t)snprintf(tmp, sizeof(tmp), "MSG %s 1 %d\r\n%.*s\r\n%s",
+                             chan, 40 + i * 3, 40 + i * 3, pl,
+                             i % 5 == 0 ? "PING\r\n" : "");
+        memcpy(stream[2] + len[2], tmp, n);
+        len[2] += n;
+        n = (size_t)snprintf(tmp, sizeof(tmp), "%sb%d: %.*s\n%s",
+                             i % 2 ? "[#bench] " : "", i, 40 + i * 3, pl,
+                             i % 7 == 0 ? "*** b9 left #bench\n" : "");
+        memcpy(stream[3] + len[3], tmp, n);
+        len[3] += n;
+    }
+    for (k = 0; k < 4; k++) {
+        nf = parse_all(kind[k], stream[k], len[k], ev, plen, 64);
+        assert_true(nf >= 21);
+        for (step = 1; step <= 97; step += 3)
+            feed_in_steps(kind[k], stream[k], len[k], step, ev, plen, nf);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_payload_round_trip),
+        cmocka_unit_test(test_payload_every_digit),
+        cmocka_unit_test(test_payload_limits),
+        cmocka_unit_test(test_payload_found_after_prefix),
+        cmocka_unit_test(test_payload_not_found),
+        cmocka_unit_test(test_line),
+        cmocka_unit_test(test_encode_line),
+        cmocka_unit_test(test_chat_lines),
+        cmocka_unit_test(test_chat_payload_after_prefixes),
+        cmocka_unit_test(test_chat_joined),
+        cmocka_unit_test(test_encode_chat),
+        cmocka_unit_test(test_encode_redis),
+        cmocka_unit_test(test_encode_nats),
+        cmocka_unit_test(test_redis_replies),
+        cmocka_unit_test(test_redis_bad),
+        cmocka_unit_test(test_nats_ops),
+        cmocka_unit_test(test_nats_bad),
+        cmocka_unit_test(test_streams_in_pieces),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
