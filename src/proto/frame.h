@@ -57,4 +57,43 @@ enum frame_status packet_next(const char *buf, size_t len, size_t max,
  * hdr[PACKET_HEADER_LEN]. */
 void packet_header(char *hdr, int type, uint64_t len);
 
+/* The packet types of the `packet` profile, both ways. */
+enum packet_type {
+    PACKET_REGISTER = 0,        /* client: register the nickname (payload) */
+    PACKET_CHAT = 1,            /* both: a chat message */
+    PACKET_ACK = 2,             /* server: "ok" */
+    PACKET_ERROR = 3,           /* server: why, then the server closes */
+};
+
+/* Every input bytes: each call takes all of buf[0..len) as one frame
+ * (FRAME_NEED_MORE only when len is 0), whatever max says: in the raw
+ * framing a read is a message. */
+enum frame_status raw_next(const char *buf, size_t len, size_t max,
+                           struct frame *out, size_t *used);
+
+/* As crlf_next() and line_last(), but a piece cut from a line longer than
+ * max ends on a UTF-8 character boundary (up to 3 bytes short of max):
+ * chat text is never cut inside a character.  Such a piece has type
+ * FRAME_PIECE (the line goes on: IRC drops the rest), a whole line 0. */
+#define FRAME_PIECE 1
+enum frame_status text_next(const char *buf, size_t len, size_t max,
+                            struct frame *out, size_t *used);
+enum frame_status text_last(const char *buf, size_t len, size_t max,
+                            struct frame *out, size_t *used);
+
+typedef enum frame_status frame_next_fn(const char *buf, size_t len,
+                                        size_t max, struct frame *out,
+                                        size_t *used);
+
+/* A framing, chosen once per listener: how input is cut into frames. */
+struct framing {
+    const char    *name;        /* "raw", "line", "crlf", "packet" */
+    frame_next_fn *next;        /* the next complete frame */
+    frame_next_fn *last;        /* at end of input, what is left; or NULL */
+    size_t         extra;       /* bytes a pending frame may hold past max */
+};
+
+extern const struct framing framing_raw, framing_line, framing_crlf,
+    framing_packet, framing_text;
+
 #endif

@@ -1,79 +1,363 @@
-/* conn.c -- queueing, flushing and closing one client. */
+/* conn.c -- a connection's whole life: new, read, send, flush, close,
+ * free.
+ *
+ * One pass of the loop: readable clients are read once each and their
+ * complete frames handed to the protocol; before the loop sleeps, every
+ * client with new output is flushed with one writev (conn_set_flush), and
+ * the clients closed during the pass are freed (conn_set_reap).  Messages
+ * that arrive together therefore leave together, and no handler ever frees
+ * what another may still touch. */
 #include "server/conn.h"
 
 #include <errno.h>
-#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include "net/sock.h"
+#include "util/xmalloc.h"
 
 #define FLUSH_IOV    64             /* pieces per writev (a pass is one) */
 #define FLUSH_BUDGET (256 * 1024)   /* bytes per client per pass: fairness */
 
 void
-conn_send(struct conn *c, const struct slice *s)
+conn_set_init(struct conn_set *set, struct loop *l,
+              const struct console *console)
 {
-    struct server *srv = c->srv;
-
-    if (c->state == CONN_CLOSED || s->len == 0)
-        return;
-    if (c->outq.charged + outq_charge(&c->outq, s) > srv->cfg->queue_limit) {
-        if (srv->cfg->on_overflow == OVERFLOW_DISCONNECT) {
-            log_warnx("%s: output queue over its limit (%llu bytes): "
-                      "disconnecting a client that does not read", c->peer,
-                      (unsigned long long)srv->cfg->queue_limit);
-            conn_close(c, "output queue over its limit");
-            return;
-        }
-        c->dropped += s->len;
-        if (log_limit_allow(&c->drop_warn, loop_now(&srv->loop), 1000)) {
-            log_warnx("%s: output queue full (limit %llu bytes): dropped "
-                      "%llu bytes", c->peer,
-                      (unsigned long long)srv->cfg->queue_limit,
-                      (unsigned long long)c->dropped);
-            c->dropped = 0;
-        }
-        return;
-    }
-    outq_push(&c->outq, s);
-    server_mark_dirty(srv, c);
+    memset(set, 0, sizeof(*set));
+    set->loop = l;
+    set->console = console;
+    set->rbuf = xmalloc(CONN_READ_BUF);
+    set->read_max = CONN_READ_BUF;
 }
 
 void
-conn_send_copy(struct conn *c, const void *buf, size_t len)
+conn_set_limit(struct conn_set *set, uint64_t queue_limit, int pace)
 {
-    struct slice s;
+    set->queue_limit = queue_limit;
+    set->pace = pace;
+    if (!pace)
+        return;
+    /* Paused at half its limit, a queue still has room for what one read
+     * makes of a quarter of it (an echo, with prefixes). */
+    set->read_max = queue_limit / 4 < CONN_READ_BUF ? queue_limit / 4
+                                                     : CONN_READ_BUF;
+    if (set->read_max < 1024)
+        set->read_max = 1024;
+}
 
-    memcpy(server_reserve(c->srv, len, &s), buf, len);
-    conn_send(c, &s);
+void
+conn_set_fini(struct conn_set *set)
+{
+    struct conn *c;
+
+    /* Each client still here is removed the ordinary way, so the console
+     * (and select-chat's trace) says so. */
+    for (c = set->all; c != NULL; c = c->next)
+        conn_close(c, "server stopping");
+    conn_set_reap(set);
+    free(set->rbuf);
+    set->rbuf = NULL;
+}
+
+static void
+mark_dirty(struct conn *c)
+{
+    if (c->flags & CONN_F_DIRTY)
+        return;
+    c->flags |= CONN_F_DIRTY;
+    c->dirty_next = c->set->dirty;
+    c->set->dirty = c;
+}
+
+void
+conn_set_flush(struct conn_set *set)
+{
+    struct conn *c;
+
+    while ((c = set->dirty) != NULL) {
+        set->dirty = c->dirty_next;
+        c->flags &= ~CONN_F_DIRTY;
+        if (c->state == CONN_CLOSED)
+            continue;
+        if (!(c->flags & CONN_F_BLOCKED))
+            c->door->proto->flush(c);
+        else if (c->state == CONN_DRAINING && outq_is_empty(&c->outq))
+            conn_flush(c);
+    }
+}
+
+size_t
+conn_set_reap(struct conn_set *set)
+{
+    struct conn *c;
+    size_t n = 0;
+
+    while ((c = set->reap) != NULL) {
+        set->reap = c->reap_next;
+        c->door->proto->gone(c, c->drain_why);
+        if (c->prev != NULL)
+            c->prev->next = c->next;
+        else
+            set->all = c->next;
+        if (c->next != NULL)
+            c->next->prev = c->prev;
+        close(c->fd);
+        outq_fini(&c->outq);
+        inbuf_fini(&c->in);
+        free(c);
+        n++;
+    }
+    return n;
+}
+
+/* inbuf_feed's callback: one frame for the protocol. */
+static int
+on_frame(void *arg, const struct frame *f)
+{
+    struct conn *c = arg;
+
+    if (c->door->proto->frame(c, f) != 0)
+        return -1;
+    return c->state == CONN_OPEN ? 0 : -1;
+}
+
+/* Frame what was read (eof: the peer is done sending). */
+static void
+take_input(struct conn *c, const char *data, size_t n, int eof)
+{
+    const struct door *d = c->door;
+    const char *why = NULL;
+
+    if (inbuf_feed(&c->in, d->framing, d->max_message, data, n, eof,
+                   on_frame, c, &why) == INBUF_BAD)
+        d->proto->bad(c, why);
+}
+
+/* A client whose own queue is half full is not read until the queue is
+ * down to a quarter: one that sends faster than it reads (its echo, the
+ * replies to its commands) is slowed by TCP instead of losing its output
+ * to the limit.  Nobody else waits for it. */
+static int
+pause_reading(struct conn *c)
+{
+    if (!c->set->pace || c->outq.charged <= c->set->queue_limit / 2)
+        return 0;
+    loop_del(c->set->loop, c->fd, LOOP_READ);
+    c->flags |= CONN_F_PAUSED;
+    conn_want_write(c);
+    return 1;
+}
+
+static void on_event(struct loop *l, int fd, int mask, void *arg);
+
+/* The queue has room again: read c once more. */
+static void
+resume_reading(struct conn *c)
+{
+    if (!(c->flags & CONN_F_PAUSED) ||
+        c->outq.charged > c->set->queue_limit / 4)
+        return;
+    c->flags &= ~CONN_F_PAUSED;
+    if (c->state == CONN_OPEN &&
+        loop_add(c->set->loop, c->fd, LOOP_READ, on_event, c) == -1)
+        conn_close(c, strerror(errno));
+}
+
+static void
+on_readable(struct conn *c)
+{
+    struct conn_set *set = c->set;
+    ssize_t n;
+
+    if (pause_reading(c))
+        return;
+    set->console->readable(c);
+    n = sock_recv(c->fd, set->rbuf, set->read_max);
+    if (n > 0) {
+        set->console->received(c, (size_t)n);
+        c->last_active = loop_now(set->loop);
+        take_input(c, set->rbuf, (size_t)n, 0);
+        return;
+    }
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            c->door->proto->read_failed(c, errno);
+        return;
+    }
+    set->console->received(c, 0);
+    take_input(c, set->rbuf, 0, 1);     /* a partial frame still counts */
+    conn_close_after_flush(c, "closed by peer");
+}
+
+static void
+on_event(struct loop *l, int fd, int mask, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)l;
+    (void)fd;
+    if ((mask & LOOP_READ) && c->state == CONN_OPEN)
+        on_readable(c);
+    if ((mask & LOOP_WRITE) && c->state != CONN_CLOSED)
+        conn_flush(c);
+}
+
+static void
+on_idle_timer(struct loop *l, void *arg)
+{
+    struct conn *c = arg;
+    uint64_t limit = (uint64_t)c->set->idle_timeout * 1000;
+    uint64_t quiet = loop_now(l) - c->last_active;
+
+    /* Reads only stamp last_active; the timer checks and re-arms itself,
+     * so a busy client costs no timer work per read. */
+    if (quiet >= limit)
+        conn_close(c, "idle timeout");
+    else
+        loop_timer_start(l, &c->idle, limit - quiet, 0, on_idle_timer, c);
+}
+
+/* Where the address is in a peer's text: "127.0.0.1" of
+ * "127.0.0.1:5555", "::1" of "[::1]:5555"; a Unix peer is all name. */
+static void
+find_host(struct conn *c)
+{
+    const char *colon = strrchr(c->peer, ':');
+    size_t n = colon != NULL ? (size_t)(colon - c->peer) : strlen(c->peer);
+
+    c->hostoff = 0;
+    if (c->peer[0] == '[' && n >= 2 && c->peer[n - 1] == ']') {
+        c->hostoff = 1;
+        n -= 2;
+    }
+    c->hostlen = (unsigned char)n;
+}
+
+struct conn *
+conn_new(struct conn_set *set, const struct door *d, int fd,
+         const char *peer)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+
+    c->set = set;
+    c->door = d;
+    c->fd = fd;
+    c->id = ++set->next_id;
+    c->state = CONN_OPEN;
+    c->last_active = loop_now(set->loop);
+    outq_init(&c->outq);
+    loop_timer_init(&c->idle);
+    if (strcmp(peer, "unix") == 0)
+        snprintf(c->peer, sizeof(c->peer), "unix#%llu",
+                 (unsigned long long)c->id);
+    else
+        snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    find_host(c);
+    if (loop_add(set->loop, fd, LOOP_READ, on_event, c) == -1) {
+        if (errno == EMFILE)
+            log_warnx("refused %s: descriptor %d does not fit the %s "
+                      "backend (FD_SETSIZE %d)", c->peer, fd,
+                      loop_backend_name(set->loop), FD_SETSIZE);
+        else
+            log_warn("refused %s", c->peer);
+        close(fd);
+        free(c);
+        return NULL;
+    }
+    c->next = set->all;
+    if (set->all != NULL)
+        set->all->prev = c;
+    set->all = c;
+    set->n++;
+    set->console->accepted(c, set->n);
+    if (set->idle_timeout > 0)
+        loop_timer_start(set->loop, &c->idle,
+                         (uint64_t)set->idle_timeout * 1000, 0,
+                         on_idle_timer, c);
+    d->proto->open(c);
+    return c;
+}
+
+/* Does s fit under c's queue limit? */
+static int
+fits(const struct conn *c, const struct slice *s)
+{
+    return c->outq.charged + outq_charge(&c->outq, s) <=
+           c->set->queue_limit;
+}
+
+/* s does not fit in c's queue: drop it or close c, as configured. */
+static void
+overflow(struct conn *c, const struct slice *s)
+{
+    struct conn_set *set = c->set;
+
+    if (set->on_overflow == OVERFLOW_DISCONNECT) {
+        log_warnx("%s: output queue over its limit (%llu bytes): "
+                  "disconnecting a client that does not read", c->peer,
+                  (unsigned long long)set->queue_limit);
+        conn_close(c, "output queue over its limit");
+        return;
+    }
+    c->dropped += s->len;
+    if (log_limit_allow(&c->drop_warn, loop_now(set->loop), 1000)) {
+        log_warnx("%s: output queue full (limit %llu bytes): dropped "
+                  "%llu bytes", c->peer,
+                  (unsigned long long)set->queue_limit,
+                  (unsigned long long)c->dropped);
+        c->dropped = 0;
+    }
+}
+
+void
+conn_send(struct conn *c, const struct slice *s)
+{
+    if (c->state == CONN_CLOSED || s->len == 0)
+        return;
+    if (!fits(c, s)) {
+        /* A reader that keeps up never loses data to its limit: write
+         * what the socket takes before deciding s does not fit. */
+        c->door->proto->flush(c);
+        if (c->state == CONN_CLOSED)
+            return;
+        if (!fits(c, s)) {
+            overflow(c, s);
+            return;
+        }
+    }
+    outq_push(&c->outq, s);
+    mark_dirty(c);
 }
 
 void
 conn_close(struct conn *c, const char *why)
 {
-    struct server *srv = c->srv;
+    struct conn_set *set = c->set;
 
     if (c->state == CONN_CLOSED)
         return;
     c->state = CONN_CLOSED;
-    loop_del(&srv->loop, c->fd, LOOP_READ | LOOP_WRITE);
-    loop_timer_stop(&srv->loop, &c->idle);
-    srv->nconns--;
-    if (srv->cfg->select_trace)
-        log_line("removing connection with sd %d ", c->fd);
-    else if (srv->cfg->lab_console && srv->cfg->serial)
-        log_debug("Connection closed: %s (%s)", c->peer, why);
-    else if (srv->cfg->lab_console)
-        log_event("Connection closed: %s (%s)", c->peer, why);
-    else if (c->nick[0] != '\0')
-        log_event("connection terminated: %s (%s, %s)", c->peer, c->nick,
-                  why);
-    else
-        log_event("connection terminated: %s (%s)", c->peer, why);
-    c->reap_next = srv->reap;
-    srv->reap = c;
+    c->drain_why = why;
+    loop_del(set->loop, c->fd, LOOP_READ | LOOP_WRITE);
+    loop_timer_stop(set->loop, &c->idle);
+    set->n--;
+    set->console->closed(c, why);
+    c->reap_next = set->reap;
+    set->reap = c;
+}
+
+void
+conn_close_after_flush(struct conn *c, const char *why)
+{
+    if (c->state != CONN_OPEN)
+        return;
+    c->state = CONN_DRAINING;
+    c->drain_why = why;
+    loop_del(c->set->loop, c->fd, LOOP_READ);
+    mark_dirty(c);
 }
 
 /* The queue is empty: stop waiting for writability; a client that
@@ -82,7 +366,7 @@ static void
 drained(struct conn *c)
 {
     if (c->flags & CONN_F_BLOCKED) {
-        loop_del(&c->srv->loop, c->fd, LOOP_WRITE);
+        loop_del(c->set->loop, c->fd, LOOP_WRITE);
         c->flags &= ~CONN_F_BLOCKED;
     }
     if (c->state == CONN_DRAINING)
@@ -110,18 +394,8 @@ conn_flush(struct conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
                 break;
-            if (c->srv->cfg->select_trace && c->state == CONN_OPEN) {
-                /* The classroom policy: skip the failed write (what was
-                 * queued is dropped) and go on; the read side will see the
-                 * peer go and remove it. */
-                log_warn("write to sd %d", c->fd);
-                outq_fini(&c->outq);
-                break;
-            }
-            conn_close(c, errno == EPIPE || errno == ECONNRESET
-                              ? "connection reset by peer"
-                              : strerror(errno));
-            return;
+            c->door->proto->write_failed(c, errno);
+            break;
         }
         outq_consume(&c->outq, (size_t)w);
         budget -= (size_t)w;
@@ -130,6 +404,7 @@ conn_flush(struct conn *c)
     }
     if (c->state == CONN_CLOSED)
         return;
+    resume_reading(c);
     if (outq_is_empty(&c->outq)) {
         drained(c);
         return;
@@ -144,10 +419,24 @@ conn_want_write(struct conn *c)
         return;
     /* Cannot fail: the descriptor is already watched for reading or was
      * watched until the peer half-closed. */
-    if (loop_add(&c->srv->loop, c->fd, LOOP_WRITE, server_on_client,
-                 c) == -1) {
+    if (loop_add(c->set->loop, c->fd, LOOP_WRITE, on_event, c) == -1) {
         conn_close(c, strerror(errno));
         return;
     }
     c->flags |= CONN_F_BLOCKED;
+}
+
+void
+conn_read_failed(struct conn *c, int err)
+{
+    conn_close(c, err == ECONNRESET ? "connection reset by peer"
+                                    : strerror(err));
+}
+
+void
+conn_write_failed(struct conn *c, int err)
+{
+    conn_close(c, err == EPIPE || err == ECONNRESET
+                      ? "connection reset by peer"
+                      : strerror(err));
 }

@@ -1,10 +1,13 @@
-/* conn.h -- one client connection: its input, its queue, its life.
+/* conn.h -- one client connection, its whole life: new, read, send,
+ * flush, close, free.
  *
- * A connection ends only through conn_close(), which is safe from any
- * handler and safe to repeat: it stops watching the descriptor at once and
- * leaves closing it and freeing the struct to server_reap(), after the
- * dispatch batch, so no stale event can reach freed memory or a reused
- * descriptor number. */
+ * A connection belongs to a conn_set (the server's clients) and to a door
+ * (the listener it came through, which names its protocol and framing).
+ * It ends only through conn_close(), which is safe from any handler and
+ * safe to repeat: it stops watching the descriptor at once and leaves
+ * freeing to conn_set_reap(), after the dispatch batch, so no stale event
+ * can reach freed memory or a reused descriptor number.  This file knows
+ * queues and sockets; what a frame means is the protocol's business. */
 #ifndef CHATD_CONN_H
 #define CHATD_CONN_H
 
@@ -13,63 +16,115 @@
 #include <stdint.h>
 
 #include "loop/loop.h"
+#include "server/config.h"
+#include "server/console.h"
+#include "server/inbuf.h"
 #include "server/outq.h"
+#include "server/protocol.h"
 #include "util/log.h"
 
 #define CONN_PEER_LEN 64
-#define CONN_NICK_MAX 32
-
-struct server;
+#define CONN_READ_BUF (64 * 1024)   /* the one scratch buffer for reads */
 
 enum conn_state {
     CONN_OPEN,          /* reading and writing */
     CONN_DRAINING,      /* no more reading: write what is queued, close */
-    CONN_CLOSED,        /* waiting for server_reap() */
+    CONN_CLOSED,        /* waiting for conn_set_reap() */
 };
 
-#define CONN_F_DIRTY      0x01  /* on srv->dirty: flush before sleeping */
-#define CONN_F_BLOCKED    0x02  /* in the write set: wait for writable */
-#define CONN_F_REGISTERED 0x04  /* packet: has a nickname */
+#define CONN_F_DIRTY   0x01     /* on set->dirty: flush before sleeping */
+#define CONN_F_BLOCKED 0x02     /* in the write set: wait for writable */
+#define CONN_F_MEMBER  0x04     /* receives broadcasts to every client */
+#define CONN_F_PAUSED  0x08     /* not read until its own queue drains */
+
+/* Every client of a server, and what they share. */
+struct conn_set {
+    struct loop          *loop;         /* borrowed */
+    const struct console *console;      /* borrowed */
+    struct conn          *all;          /* every client, newest first */
+    size_t                n;            /* not yet closed */
+    struct conn          *dirty;        /* clients with output to flush */
+    struct conn          *reap;         /* closed, to free after the batch */
+    uint64_t              next_id;
+    uint64_t              queue_limit;  /* bytes one queue may keep alive */
+    enum overflow         on_overflow;
+    unsigned              idle_timeout; /* seconds, 0 = never */
+    char                 *rbuf;         /* scratch for reads, owned */
+    size_t                read_max;     /* bytes of one read */
+    int                   pace;         /* see conn_set_limit() */
+};
 
 struct conn {
-    struct server    *srv;          /* borrowed */
-    struct conn      *prev, *next;  /* srv->conns */
-    struct conn      *dirty_next;   /* srv->dirty, while CONN_F_DIRTY */
-    struct conn      *reap_next;    /* srv->reap, once CONN_CLOSED */
-    int               fd;
-    enum conn_state   state;
-    unsigned          flags;
-    uint64_t          id;           /* 1, 2, ... in accept order */
-    uint64_t          last_active;  /* loop ms of the last read */
-    char             *in;           /* pending partial frame, or NULL */
-    size_t            inlen, incap;
-    struct outq       outq;
-    struct loop_timer idle;
-    const char       *drain_why;    /* static: why, once CONN_DRAINING */
-    struct log_limit  drop_warn;
-    uint64_t          dropped;      /* bytes dropped since the last warning */
-    char              peer[CONN_PEER_LEN];
-    char              nick[CONN_NICK_MAX + 1];
+    struct conn_set   *set;         /* borrowed */
+    const struct door *door;        /* borrowed: the listener's */
+    struct conn       *prev, *next; /* set->all */
+    struct conn       *dirty_next;  /* set->dirty, while CONN_F_DIRTY */
+    struct conn       *reap_next;   /* set->reap, once CONN_CLOSED */
+    int                fd;
+    enum conn_state    state;
+    unsigned           flags;
+    uint64_t           id;          /* 1, 2, ... in accept order */
+    uint64_t           last_active; /* loop ms of the last read */
+    struct inbuf       in;
+    struct outq        outq;
+    struct loop_timer  idle;
+    const char        *drain_why;   /* static: why, once CONN_DRAINING */
+    struct log_limit   drop_warn;
+    uint64_t           dropped;     /* bytes dropped since the last warning */
+    void              *state_p;     /* the protocol's, owned by it */
+    const char        *name;        /* borrowed from state_p, or NULL */
+    unsigned char      hostoff;     /* the address is peer[hostoff..] */
+    unsigned char      hostlen;     /* ... hostlen bytes long */
+    char               peer[CONN_PEER_LEN];
 };
 
-/* Queue the slice s for c, taking a reference to its buffer.  If s would
- * push the queue past its limit, apply the policy: drop s (warn,
- * rate-limited) or close c.  Never blocks and never copies the payload. */
-void conn_send(struct conn *c, const struct slice *s);
+/* Set up an empty set on loop l, printing to console. */
+void conn_set_init(struct conn_set *set, struct loop *l,
+                   const struct console *console);
+/* Set the bound of one client's queue.  pace: a client whose own queue is
+ * half full is not read until it drains to a quarter, and one read takes
+ * at most a quarter of the limit, so a client that sends faster than it
+ * reads is slowed by TCP instead of losing its own output. */
+void conn_set_limit(struct conn_set *set, uint64_t queue_limit, int pace);
+/* Close every client still open ("server stopping"), free them all and
+ * the read buffer. */
+void conn_set_fini(struct conn_set *set);
+/* Flush every client with new output (the protocol's flush policy). */
+void conn_set_flush(struct conn_set *set);
+/* Free the clients closed since the last call (each protocol's `gone`
+ * runs first).  Returns how many were freed. */
+size_t conn_set_reap(struct conn_set *set);
 
-/* Queue a copy of buf for c alone (greetings, acknowledgements). */
-void conn_send_copy(struct conn *c, const void *buf, size_t len);
+/* A client accepted on door d (peer: "ADDR:PORT" or "unix").  Watches fd,
+ * logs, arms the idle timer and lets the protocol open it.  Returns the
+ * connection, or NULL if the loop cannot watch fd (fd closed, logged). */
+struct conn *conn_new(struct conn_set *set, const struct door *d, int fd,
+                      const char *peer);
+
+/* Queue s for c, taking a reference to its block.  If s would push the
+ * queue past its limit, first write what the socket takes; if it still
+ * does not fit, apply the policy: drop s (warn, rate-limited) or close c.
+ * Never blocks and never copies the payload. */
+void conn_send(struct conn *c, const struct slice *s);
 
 /* End c for the reason why (logged).  Safe to repeat. */
 void conn_close(struct conn *c, const char *why);
 
-/* Write what c's queue holds, as much as the socket takes (one writev per
- * call, bounded per pass).  Called once per loop pass for every client with
- * new output, and on writability. */
+/* Stop reading from c and close it once its queue is written, logging why
+ * then (after an error reply, a /quit, or a half-close).  Safe to
+ * repeat. */
+void conn_close_after_flush(struct conn *c, const char *why);
+
+/* Write what c's queue holds, as much as the socket takes (writev, a byte
+ * budget per call); wait for writability if it is full.  Once the queue is
+ * empty, a draining c is closed. */
 void conn_flush(struct conn *c);
 
-/* Wait until c's socket is writable, then flush (the socket is full, or
- * the profile writes only on readiness).  Safe to repeat. */
+/* Wait until c's socket is writable, then flush.  Safe to repeat. */
 void conn_want_write(struct conn *c);
+
+/* The default error policies: close c, saying why. */
+void conn_read_failed(struct conn *c, int err);
+void conn_write_failed(struct conn *c, int err);
 
 #endif

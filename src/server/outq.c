@@ -22,7 +22,7 @@ void
 outq_fini(struct outq *q)
 {
     while (q->count > 0) {
-        msg_unref(q->ring[q->head].m);
+        block_unref(q->ring[q->head].b);
         q->head = (q->head + 1) & MASK(q);
         q->count--;
     }
@@ -52,13 +52,13 @@ outq_charge(const struct outq *q, const struct slice *s)
     if (t == NULL)
         return s->len;
     end = t->off + t->len;
-    if (t->m == s->m) {
+    if (t->b == s->b) {
         assert(s->off >= end);
         return s->off + s->len - end;           /* the gap, and s */
     }
     /* On to a newer buffer: the old one is complete now, and what is left
      * of it stays alive as long as our tail does. */
-    return t->m->len - end + s->off + s->len;
+    return t->b->len - end + s->off + s->len;
 }
 
 static void
@@ -84,15 +84,15 @@ outq_push(struct outq *q, const struct slice *s)
 
     q->bytes += s->len;
     q->charged += charge;
-    if (t != NULL && t->m == s->m && t->off + t->len == s->off) {
+    if (t != NULL && t->b == s->b && t->off + t->len == s->off) {
         t->len += s->len;                       /* contiguous: one piece */
         t->charge += charge;
         return;
     }
-    if (t != NULL && t->m != s->m) {
+    if (t != NULL && t->b != s->b) {
         /* The rest of the old buffer is kept alive by the tail's
          * reference: it is that entry's to pay, and to release. */
-        size_t rest = t->m->len - (t->off + t->len);
+        size_t rest = t->b->len - (t->off + t->len);
 
         t->charge += rest;
         charge -= rest;
@@ -100,7 +100,7 @@ outq_push(struct outq *q, const struct slice *s)
     if (q->count == q->cap)
         grow(q);
     t = &q->ring[(q->head + q->count) & MASK(q)];
-    t->m = msg_ref(s->m);
+    t->b = block_ref(s->b);
     t->off = s->off;
     t->len = s->len;
     t->charge = charge;
@@ -119,7 +119,7 @@ outq_iov(const struct outq *q, struct iovec *iov, int maxiov, size_t budget)
 
         if (len > budget)
             len = budget;
-        iov[n].iov_base = (void *)(uintptr_t)(e->m->data + e->off + off);
+        iov[n].iov_base = (void *)(uintptr_t)(e->b->data + e->off + off);
         iov[n].iov_len = len;
         budget -= len;
         n++;
@@ -144,7 +144,7 @@ outq_consume(struct outq *q, size_t n)
         n -= left;
         q->off = 0;
         q->charged -= e->charge;
-        msg_unref(e->m);
+        block_unref(e->b);
         q->head = (q->head + 1) & MASK(q);
         q->count--;
     }

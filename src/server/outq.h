@@ -22,13 +22,13 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-#include "server/msg.h"
+#include "server/block.h"
 
 #define OUTQ_INLINE 2
 
 struct outq_ent {
-    struct msg *m;              /* one reference */
-    size_t      off, len;       /* the slice of m->data */
+    struct block *b;            /* one reference */
+    size_t      off, len;       /* the slice of b->data */
     size_t      charge;         /* what this entry adds to charged */
 };
 
@@ -43,14 +43,16 @@ struct outq {
     size_t           charged;   /* bytes this queue keeps alive */
 };
 
+/* An empty queue on its inline slots. */
 void outq_init(struct outq *q);
-/* Drop every queued reference and any heap ring. */
+/* Drop every queued reference and any heap ring; q is empty afterwards. */
 void outq_fini(struct outq *q);
+/* True when nothing is left to write. */
 bool outq_is_empty(const struct outq *q);
 /* What pushing s (len > 0, not before the tail's slice in the same
  * buffer, in a buffer no older than the tail's) would add to charged. */
 size_t outq_charge(const struct outq *q, const struct slice *s);
-/* Append s, taking a reference to s->m unless it extends the tail. */
+/* Append s, taking a reference to s->b unless it extends the tail. */
 void outq_push(struct outq *q, const struct slice *s);
 /* Fill iov with up to maxiov pieces, at most budget bytes in all, from the
  * head on.  Returns the number of pieces. */

@@ -6,21 +6,10 @@
 #ifndef CHATD_PACKET_CHAT_H
 #define CHATD_PACKET_CHAT_H
 
-#include "proto/frame.h"
-#include "server/conn.h"
+#include "server/protocol.h"
 
-enum packet_type {
-    PACKET_REGISTER = 0,
-    PACKET_CHAT = 1,
-    PACKET_ACK = 2,
-    PACKET_ERROR = 3,
-};
+#define PACKET_NICK_MAX 32      /* bytes of a registered nickname */
 
-/* One complete packet from c: register, relay, or refuse. */
-void packet_chat_frame(struct conn *c, const struct frame *f);
-
-/* c sent something unacceptable: reply with why (a type-3 packet in the
- * packet framing; nothing in the others), then close c once it is sent. */
-void packet_chat_error(struct conn *c, const char *why);
+extern const struct protocol proto_packet;
 
 #endif

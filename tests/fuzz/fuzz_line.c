@@ -8,12 +8,17 @@
  *     a line (its LF, or CRLF, follows) or a max-byte piece cut only when
  *     max + 1 bytes held no LF; what is left at the end is at most max
  *     bytes, handed over by line_last();
- *   - fed as the server feeds it -- reads landing in a pending buffer of
- *     max + 1 bytes, every complete frame taken after each read -- one byte
- *     at a time, and split in two at every point, it gives the same
- *     messages, and the pending buffer never needs more than max + 1 bytes;
- *   - the parsers allocate nothing and never read past their input (the
- *     unused tail of the pending buffer is poisoned for ASan). */
+ *   - fed to inbuf_feed(), the server's own input assembly, one byte at a
+ *     time and split in two at every point, then end of input, it gives
+ *     the same messages; after every read the pending buffer holds less
+ *     than max + extra bytes (frame.h: max + 1, max + 2 for CRLF), was
+ *     never allocated larger, and is freed when nothing is pending;
+ *   - the parsers allocate nothing and never read past their input: they
+ *     are called through a copy of the framing table that counts
+ *     allocations and poisons, for ASan, the unused tail of the read
+ *     buffer and of the pending buffer while a parser runs;
+ *   - inbuf_feed allocates only to keep a partial line: a read that finds
+ *     nothing pending and leaves nothing pending allocates nothing. */
 #include <sanitizer/asan_interface.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +26,7 @@
 #include <string.h>
 
 #include "proto/frame.h"
+#include "server/inbuf.h"
 
 #include "fuzz_util.h"
 
@@ -35,17 +41,21 @@ struct msgs {
     char   *bytes;      /* capacity n */
 };
 
+/* Call a parser with the allocation counter on (it may be on already:
+ * inbuf_feed's own allocations are counted around the whole call). */
 static enum frame_status
 call(next_fn *next, const char *buf, size_t len, size_t max,
      struct frame *f, size_t *used)
 {
+    size_t before = allocs;
+    int was = counting;
     enum frame_status st;
 
     *used = (size_t)-1;
     counting = 1;
     st = next(buf, len, max, f, used);
-    counting = 0;
-    CHECK(allocs == 0);
+    counting = was;
+    CHECK(allocs == before);
     return st;
 }
 
@@ -113,49 +123,125 @@ parse_whole(int crlf, const char *in, size_t n, size_t max, struct msgs *m)
     CHECK(off == n);
 }
 
-/* Feed in[0..n) as the server does.  The peer sends `split` bytes, then
- * the rest; each read takes at most `chunk` bytes, and at most what fits
- * in the pending buffer pend[max + 1]. */
+/* The framing inbuf_feed is given: the real table's parsers and extra,
+ * called through call(), with the unused tail of the pending buffer
+ * poisoned while they run (the read buffer is poisoned past the read).
+ * One feed runs at a time, so the table finds its state here. */
+static const struct framing *real;     /* framing_line or framing_crlf */
+static const struct inbuf   *pending;
+
+static enum frame_status
+fenced(next_fn *fn, const char *buf, size_t len, size_t max,
+       struct frame *f, size_t *used)
+{
+    const struct inbuf *in = pending;
+    enum frame_status st;
+
+    if (in->buf != NULL)
+        ASAN_POISON_MEMORY_REGION(in->buf + in->len, in->cap - in->len);
+    st = call(fn, buf, len, max, f, used);
+    if (in->buf != NULL)
+        ASAN_UNPOISON_MEMORY_REGION(in->buf, in->cap);
+    return st;
+}
+
+static enum frame_status
+fenced_next(const char *buf, size_t len, size_t max, struct frame *f,
+            size_t *used)
+{
+    return fenced(real->next, buf, len, max, f, used);
+}
+
+static enum frame_status
+fenced_last(const char *buf, size_t len, size_t max, struct frame *f,
+            size_t *used)
+{
+    return fenced(real->last, buf, len, max, f, used);
+}
+
+/* What the frame callback checks and fills. */
+struct fed {
+    struct msgs        *m;
+    size_t              n, max;
+    const char         *rbuf;       /* the read being fed */
+    size_t              k;
+    const struct inbuf *in;
+};
+
+static int
+on_frame(void *arg, const struct frame *f)
+{
+    struct fed *fd = arg;
+    const struct inbuf *in = fd->in;
+    const char *p = f->data;
+
+    CHECK(f->type == 0 && f->why == NULL && f->len <= fd->max);
+    /* Straight from the read, or from the pending buffer. */
+    CHECK((p >= fd->rbuf && f->len <= fd->k &&
+           (size_t)(p - fd->rbuf) <= fd->k - f->len) ||
+          (in->buf != NULL && p >= in->buf && f->len <= in->len &&
+           (size_t)(p - in->buf) <= in->len - f->len));
+    add(fd->m, f, fd->n);
+    return 0;
+}
+
+/* One read of k bytes, which lands in rbuf[0..k), fed to inbuf_feed.
+ * Outside a read the whole of rbuf is poisoned, so reading past the k
+ * bytes faults. */
+static void
+feed(struct inbuf *ib, const struct framing *fr, struct fed *fd, char *rbuf,
+     size_t cap, const char *data, size_t k, int eof)
+{
+    size_t before = allocs;
+    int idle = ib->buf == NULL;
+    const char *why = NULL;
+    enum inbuf_result res;
+
+    CHECK(k <= cap);
+    ASAN_UNPOISON_MEMORY_REGION(rbuf, k);
+    memcpy(rbuf, data, k);
+    fd->rbuf = rbuf;
+    fd->k = k;
+    counting = 1;
+    res = inbuf_feed(ib, fr, fd->max, rbuf, k, eof, on_frame, fd, &why);
+    counting = 0;
+    ASAN_POISON_MEMORY_REGION(rbuf, k);
+    CHECK(res == INBUF_OK && why == NULL);
+    CHECK(ib->len < fd->max + fr->extra && ib->cap <= fd->max + fr->extra);
+    CHECK(ib->len > 0 || (ib->buf == NULL && ib->cap == 0));
+    /* Whole lines are taken from the read; only a partial one is kept. */
+    CHECK(!idle || ib->buf != NULL || allocs == before);
+}
+
+/* Feed in[0..n) to inbuf_feed as the server does: the peer sends `split`
+ * bytes, then the rest; each read takes at most `chunk` bytes into the
+ * scratch buffer rbuf[n + 1]; then end of input. */
 static void
 parse_fed(int crlf, const char *in, size_t n, size_t max, size_t split,
-          size_t chunk, char *pend, struct msgs *m)
+          size_t chunk, char *rbuf, struct msgs *m)
 {
-    next_fn *next = crlf ? crlf_next : line_next;
-    size_t cap = max + 1 + (size_t)crlf;    /* frame.h: CRLF holds max + 2 */
-    size_t plen = 0, off = 0, used, k;
-    enum frame_status st;
-    struct frame f;
+    struct inbuf ib = {NULL, 0, 0};
+    struct framing fr;
+    struct fed fd = {m, n, max, NULL, 0, &ib};
+    size_t off = 0, k;
 
+    real = crlf ? &framing_crlf : &framing_line;
+    pending = &ib;
+    fr = *real;
+    fr.next = fenced_next;
+    fr.last = real->last != NULL ? fenced_last : NULL;
     m->count = m->total = 0;
+    ASAN_POISON_MEMORY_REGION(rbuf, n + 1);
     while (off < n) {
-        k = cap - plen;
+        k = (off < split ? split : n) - off;
         if (k > chunk)
             k = chunk;
-        if (k > (off < split ? split : n) - off)
-            k = (off < split ? split : n) - off;
-        CHECK(k > 0);
-        ASAN_UNPOISON_MEMORY_REGION(pend, cap);
-        memcpy(pend + plen, in + off, k);
-        plen += k;
+        feed(&ib, &fr, &fd, rbuf, n + 1, in + off, k, 0);
         off += k;
-        ASAN_POISON_MEMORY_REGION(pend + plen, cap - plen);
-        while ((st = call(next, pend, plen, max, &f, &used)) == FRAME_OK) {
-            CHECK(used >= 1 && used <= plen && f.len <= max);
-            add(m, &f, n);
-            ASAN_UNPOISON_MEMORY_REGION(pend, cap);
-            memmove(pend, pend + used, plen - used);
-            plen -= used;
-            ASAN_POISON_MEMORY_REGION(pend + plen, cap - plen);
-        }
-        CHECK(st == FRAME_NEED_MORE && used == 0);
-        CHECK(plen < cap);      /* so the next read has room */
     }
-    off = 0;
-    while (line_last(pend + off, plen - off, max, &f, &used) == FRAME_OK) {
-        add(m, &f, n);
-        off += used;
-    }
-    ASAN_UNPOISON_MEMORY_REGION(pend, cap);
+    feed(&ib, &fr, &fd, rbuf, n + 1, in + off, 0, 1);
+    CHECK(ib.buf == NULL);      /* line_last() took the rest */
+    ASAN_UNPOISON_MEMORY_REGION(rbuf, n + 1);
 }
 
 int
@@ -164,7 +250,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct msgs whole, fed;
     const char *in = (const char *)data + 1;
     size_t n, max, k, step;
-    char *pend;
+    char *rbuf;
     int crlf;
 
     fuzz_hook_allocs();
@@ -178,17 +264,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fed.len = malloc((n + 1) * sizeof(size_t));
     whole.bytes = malloc(n + 1);
     fed.bytes = malloc(n + 1);
-    pend = malloc(max + 2);
-    CHECK(whole.len && fed.len && whole.bytes && fed.bytes && pend);
+    rbuf = malloc(n + 1);
+    CHECK(whole.len && fed.len && whole.bytes && fed.bytes && rbuf);
 
     parse_whole(crlf, in, n, max, &whole);
-    parse_fed(crlf, in, n, max, n, 1, pend, &fed);          /* byte by byte */
+    parse_fed(crlf, in, n, max, n, 1, rbuf, &fed);          /* byte by byte */
     CHECK(same(&whole, &fed));
     /* Every split point of a small input; 32 of a larger one, to keep the
      * fuzzer fast (the frames are local, so small inputs cover them). */
     step = n <= 128 ? 1 : n / 32;
     for (k = 0; k <= n; k += step) {
-        parse_fed(crlf, in, n, max, k, (size_t)-1, pend, &fed);
+        parse_fed(crlf, in, n, max, k, (size_t)-1, rbuf, &fed);
         CHECK(same(&whole, &fed));
     }
 
@@ -196,6 +282,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(fed.len);
     free(whole.bytes);
     free(fed.bytes);
-    free(pend);
+    free(rbuf);
     return 0;
 }

@@ -8,13 +8,18 @@
  *     parsing stops at a refused length or at an incomplete packet;
  *   - a refused length is refused with only its 12 header bytes present
  *     (and 11 are not enough to decide anything);
- *   - fed as the server feeds it -- reads appended to a pending buffer,
- *     every complete packet taken after each read -- one byte at a time
- *     and split in two at every point, it gives the same packets and ends
- *     the same way, and byte by byte a lie is caught the moment its header
- *     is complete;
- *   - packet_next allocates nothing and never reads past its input (the
- *     unused tail of the pending buffer is poisoned for ASan). */
+ *   - fed to inbuf_feed(), the server's own input assembly, one byte at a
+ *     time and split in two at every point, it gives the same packets and
+ *     ends the same way (a refusal frees the pending buffer; what is
+ *     pending otherwise is exactly the unparsed rest, less than max + 12
+ *     bytes, in a buffer never allocated larger), and byte by byte a lie is
+ *     caught the moment its header is complete;
+ *   - packet_next allocates nothing and never reads past its input: it is
+ *     called through a copy of the framing table that counts allocations
+ *     and poisons, for ASan, the unused tail of the read buffer and of the
+ *     pending buffer while it runs;
+ *   - inbuf_feed allocates only to keep a partial packet: a read that
+ *     finds nothing pending and leaves nothing pending allocates nothing. */
 #include <sanitizer/asan_interface.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +27,7 @@
 #include <string.h>
 
 #include "proto/frame.h"
+#include "server/inbuf.h"
 
 #include "fuzz_util.h"
 
@@ -42,16 +48,20 @@ struct run {
     size_t  bad_seen;   /* bytes fed when the refusal came (fed runs) */
 };
 
+/* Call packet_next with the allocation counter on (it may be on already:
+ * inbuf_feed's own allocations are counted around the whole call). */
 static enum frame_status
 call(const char *buf, size_t len, size_t max, struct frame *f, size_t *used)
 {
+    size_t before = allocs;
+    int was = counting;
     enum frame_status st;
 
     *used = (size_t)-1;
     counting = 1;
     st = packet_next(buf, len, max, f, used);
-    counting = 0;
-    CHECK(allocs == 0);
+    counting = was;
+    CHECK(allocs == before);
     return st;
 }
 
@@ -142,45 +152,134 @@ parse_whole(const char *in, size_t n, size_t max, struct run *r)
     }
 }
 
-/* Feed in[0..n) as the server does: the peer sends `split` bytes, then
- * the rest, each read takes at most `chunk` bytes; the server stops at the
- * first refusal. */
+/* The framing inbuf_feed is given: framing_packet's parser and extra,
+ * called through call(), with the unused tail of the pending buffer
+ * poisoned while it runs (the read buffer is poisoned past the read).
+ * It notes the type of a refused header, which inbuf_feed does not pass
+ * on.  One feed runs at a time, so the table finds its state here. */
+static const struct inbuf *pending;
+static int                 refused_type;
+
+static enum frame_status
+fenced_next(const char *buf, size_t len, size_t max, struct frame *f,
+            size_t *used)
+{
+    const struct inbuf *in = pending;
+    enum frame_status st;
+
+    CHECK(framing_packet.next == packet_next);
+    if (in->buf != NULL)
+        ASAN_POISON_MEMORY_REGION(in->buf + in->len, in->cap - in->len);
+    st = call(buf, len, max, f, used);
+    if (in->buf != NULL)
+        ASAN_UNPOISON_MEMORY_REGION(in->buf, in->cap);
+    if (st == FRAME_BAD)
+        refused_type = f->type;
+    return st;
+}
+
+/* What the frame callback checks and fills. */
+struct fed {
+    struct run         *r;
+    size_t              n, max;
+    const char         *rbuf;       /* the read being fed */
+    size_t              k;
+    const struct inbuf *in;
+};
+
+static int
+on_frame(void *arg, const struct frame *f)
+{
+    struct fed *fd = arg;
+    const struct inbuf *in = fd->in;
+    const char *p = f->data;
+
+    CHECK(f->why == NULL && f->len <= fd->max);
+    /* Straight from the read, or from the pending buffer. */
+    CHECK((p >= fd->rbuf && f->len <= fd->k &&
+           (size_t)(p - fd->rbuf) <= fd->k - f->len) ||
+          (in->buf != NULL && p >= in->buf && f->len <= in->len &&
+           (size_t)(p - in->buf) <= in->len - f->len));
+    add(fd->r, f, fd->n);
+    fd->r->end += PACKET_HEADER_LEN + f->len;
+    return 0;
+}
+
+/* One read of k bytes, which lands in rbuf[0..k), fed to inbuf_feed.
+ * Outside a read the whole of rbuf is poisoned, so reading past the k
+ * bytes faults. */
+static enum inbuf_result
+feed(struct inbuf *ib, const struct framing *fr, struct fed *fd, char *rbuf,
+     size_t cap, const char *data, size_t k, int eof)
+{
+    size_t before = allocs, limit;
+    int idle = ib->buf == NULL;
+    const char *why = NULL;
+    enum inbuf_result res;
+
+    CHECK(k <= cap);
+    ASAN_UNPOISON_MEMORY_REGION(rbuf, k);
+    memcpy(rbuf, data, k);
+    fd->rbuf = rbuf;
+    fd->k = k;
+    counting = 1;
+    res = inbuf_feed(ib, fr, fd->max, rbuf, k, eof, on_frame, fd, &why);
+    counting = 0;
+    ASAN_POISON_MEMORY_REGION(rbuf, k);
+    CHECK(res == INBUF_OK || res == INBUF_BAD);
+    CHECK((res == INBUF_BAD) == (why != NULL));
+    CHECK(why == NULL || strcmp(why, "message too long") == 0);
+    CHECK(res == INBUF_OK || (ib->buf == NULL && ib->len == 0));
+    limit = fd->max > SIZE_MAX - PACKET_HEADER_LEN ? SIZE_MAX :
+            fd->max + PACKET_HEADER_LEN;
+    CHECK(ib->len < limit && ib->cap <= limit);
+    CHECK(ib->len > 0 || (ib->buf == NULL && ib->cap == 0));
+    /* Whole packets are taken from the read; only a partial one is kept. */
+    CHECK(!idle || ib->buf != NULL || allocs == before);
+    return res;
+}
+
+/* Feed in[0..n) to inbuf_feed as the server does: the peer sends `split`
+ * bytes, then the rest, each read takes at most `chunk` bytes into the
+ * scratch buffer rbuf[n + 1]; the server stops at the first refusal, and
+ * otherwise sees the end of input. */
 static void
 parse_fed(const char *in, size_t n, size_t max, size_t split, size_t chunk,
-          char *pend, struct run *r)
+          char *rbuf, struct run *r)
 {
-    size_t plen = 0, off = 0, used, k;
-    enum frame_status st = FRAME_NEED_MORE;
-    struct frame f;
+    struct inbuf ib = {NULL, 0, 0};
+    struct framing fr = framing_packet;
+    struct fed fd = {r, n, max, NULL, 0, &ib};
+    enum inbuf_result res = INBUF_OK;
+    size_t off = 0, k;
 
-    r->count = r->total = 0;
+    pending = &ib;
+    fr.next = fenced_next;
+    CHECK(fr.last == NULL && fr.extra == PACKET_HEADER_LEN);
+    r->count = r->total = r->end = 0;
     r->bad = 0;
-    while (off < n) {
+    ASAN_POISON_MEMORY_REGION(rbuf, n + 1);
+    while (off < n && res == INBUF_OK) {
         k = (off < split ? split : n) - off;
         if (k > chunk)
             k = chunk;
-        ASAN_UNPOISON_MEMORY_REGION(pend, n);
-        memcpy(pend + plen, in + off, k);
-        plen += k;
+        res = feed(&ib, &fr, &fd, rbuf, n + 1, in + off, k, 0);
         off += k;
-        ASAN_POISON_MEMORY_REGION(pend + plen, n - plen);
-        while ((st = call(pend, plen, max, &f, &used)) == FRAME_OK) {
-            CHECK(used == PACKET_HEADER_LEN + f.len && used <= plen);
-            add(r, &f, n);
-            ASAN_UNPOISON_MEMORY_REGION(pend, n);
-            memmove(pend, pend + used, plen - used);
-            plen -= used;
-            ASAN_POISON_MEMORY_REGION(pend + plen, n - plen);
-        }
-        if (st == FRAME_BAD) {
-            r->bad = 1;
-            r->bad_type = f.type;
-            r->bad_seen = off;
-            break;
-        }
+        /* What is pending is exactly what is not yet parsed. */
+        CHECK(res != INBUF_OK || off - ib.len == r->end);
     }
-    ASAN_UNPOISON_MEMORY_REGION(pend, n);
-    r->end = off - plen;
+    if (res == INBUF_BAD) {
+        r->bad = 1;
+        r->bad_type = refused_type;
+        r->bad_seen = off;
+    } else {
+        /* No `last` for packets: a partial one stays, and is no frame. */
+        k = r->count;
+        CHECK(feed(&ib, &fr, &fd, rbuf, n + 1, in, 0, 1) == INBUF_OK);
+        CHECK(r->count == k && off - ib.len == r->end);
+    }
+    inbuf_fini(&ib);
+    ASAN_UNPOISON_MEMORY_REGION(rbuf, n + 1);
 }
 
 static void
@@ -207,7 +306,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data + 1;
     struct run whole, fed;
     size_t n, max, k, step;
-    char *pend;
+    char *rbuf;
 
     fuzz_hook_allocs();
     if (size < 1)
@@ -216,11 +315,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = size - 1;
     run_init(&whole, n);
     run_init(&fed, n);
-    pend = malloc(n + 1);
-    CHECK(pend != NULL);
+    rbuf = malloc(n + 1);
+    CHECK(rbuf != NULL);
 
     parse_whole(in, n, max, &whole);
-    parse_fed(in, n, max, n, 1, pend, &fed);                /* byte by byte */
+    parse_fed(in, n, max, n, 1, rbuf, &fed);                /* byte by byte */
     CHECK(same(&whole, &fed));
     /* Byte by byte, a lie is refused as soon as its header is complete. */
     CHECK(!whole.bad || fed.bad_seen == whole.end + PACKET_HEADER_LEN);
@@ -228,12 +327,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * fuzzer fast (the frames are local, so small inputs cover them). */
     step = n <= 128 ? 1 : n / 32;
     for (k = 0; k <= n; k += step) {
-        parse_fed(in, n, max, k, (size_t)-1, pend, &fed);
+        parse_fed(in, n, max, k, (size_t)-1, rbuf, &fed);
         CHECK(same(&whole, &fed));
     }
 
     run_fini(&whole);
     run_fini(&fed);
-    free(pend);
+    free(rbuf);
     return 0;
 }

@@ -51,14 +51,14 @@ def test_receiver_resets_while_others_send(backend):
 def test_descriptor_reused_in_one_batch(backend, how):
     """X sends a line and goes; Y connects (likely on X's descriptor
     number) and sends one, all while the server is stopped.  Y is served,
-    and every line is credited to the right address."""
+    and every line is credited to the right address (X and Y connect from
+    different loopback addresses, which --prefix addr shows)."""
     with TServer(["--backend", backend, "--prefix", "addr"]) as srv, \
             Guard(srv):
         r = greeted(srv)
         rd = Reader(r)
         for round_ in range(SIZE(10, 100)):
-            x = greeted(srv)
-            xport = x.getsockname()[1]
+            x = greeted(srv, source="127.0.0.2")
             kill_stop(srv)
             x.sendall(b"x says %d\n" % round_)
             settle()
@@ -66,24 +66,23 @@ def test_descriptor_reused_in_one_batch(backend, how):
                 rst_close(x)
             else:
                 x.close()
-            y = dial(srv)
-            yport = y.getsockname()[1]
+            y = dial(srv, source="127.0.0.3")
             y.sendall(b"y says %d\n" % round_)
             settle()
             kill_cont(srv)
             got = recv_until(y, lambda d: b"y says %d\n" % round_ in d)
             assert got.startswith(b"Welcome")
-            want_y = b"127.0.0.1:%d: y says %d\n" % (yport, round_)
-            want_x = b"127.0.0.1:%d: x says %d\n" % (xport, round_)
+            want_y = b"127.0.0.3: y says %d\n" % round_
+            want_x = b"127.0.0.2: x says %d\n" % round_
             assert want_y in got
             data = rd.wait(lambda d: want_y in d, what="y's line")
             if how == "close":          # a reset may discard X's line
                 assert want_x in data
             for text in (got, data):
-                for m in re.finditer(rb"127\.0\.0\.1:(\d+): (x|y) says %d\n"
+                for m in re.finditer(rb"127\.0\.0\.(\d+): (x|y) says %d\n"
                                      % round_, text):
-                    port = xport if m.group(2) == b"x" else yport
-                    assert int(m.group(1)) == port, m.group(0)
+                    want = b"2" if m.group(2) == b"x" else b"3"
+                    assert m.group(1) == want, m.group(0)
             y.close()
         hangup(r)
 

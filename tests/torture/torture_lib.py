@@ -92,8 +92,9 @@ def line_model(data, max_len=1024, eof=True):
     return out
 
 
-def dial(srv_or_addr, timeout=10.0, rcvbuf=0, nodelay=True):
-    """A connected blocking socket to the server's first address."""
+def dial(srv_or_addr, timeout=10.0, rcvbuf=0, nodelay=True, source=None):
+    """A connected blocking socket to the server's first address (from the
+    local address `source`, e.g. "127.0.0.2", if given)."""
     addr = srv_or_addr if isinstance(srv_or_addr, str) else srv_or_addr.addr
     if addr.startswith("unix:"):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -105,6 +106,8 @@ def dial(srv_or_addr, timeout=10.0, rcvbuf=0, nodelay=True):
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(timeout * SLOW)
+    if source is not None:
+        s.bind((source, 0))
     s.connect(target)
     if nodelay and s.family == socket.AF_INET:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -2,9 +2,8 @@
  *
  * Every input sits against a guard page (guard.h), so a parser that reads
  * one byte past its input crashes the test.  Besides the cases, the input
- * is fed the way the server feeds it -- reads of any size into a pending
- * buffer that never holds more than max + 1 bytes -- and must give the same
- * messages as parsing it whole. */
+ * is fed through inbuf_feed(), the server's own input assembly, in reads of
+ * any size, and must give the same messages as parsing it whole. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 
 #include "guard.h"
 #include "proto/frame.h"
+#include "server/inbuf.h"
 
 #define MAX 1024
 
@@ -99,53 +99,41 @@ parse_whole(next_fn *next, const char *in, size_t n, size_t max,
     }
 }
 
-/* Feed in[0..n) as the server does: reads of at most chunk bytes into a
- * pending buffer of max + 1 bytes; after each read, take every complete
- * frame; at end of input, line_last() takes the rest. */
+static int
+on_frame(void *arg, const struct frame *f)
+{
+    msgs_add(arg, f);
+    return 0;
+}
+
+/* Feed in[0..n) to inbuf_feed(), the server's own input assembly, as the
+ * server does: reads of at most chunk bytes, then end of input.  After
+ * every read the pending buffer holds at most max + 1 bytes (max + 2 for
+ * CRLF, frame.h), and none at all when no line is pending. */
 static void
 parse_fed(next_fn *next, const char *in, size_t n, size_t max, size_t chunk,
           struct msgs *m)
 {
-    char pend[80];
-    enum frame_status st;
-    struct frame f;
-    size_t plen = 0, off = 0, used, k;
+    const struct framing *fr = next == crlf_next ? &framing_crlf :
+                                                   &framing_line;
+    size_t cap = max + (next == crlf_next ? 2 : 1), off = 0, k;
+    struct inbuf ib = {NULL, 0, 0};
+    const char *why = NULL;
 
-    size_t cap = max + (next == crlf_next ? 2 : 1);   /* frame.h */
-
-    assert_true(cap <= sizeof(pend));
+    assert_ptr_equal(fr->next, next);
     memset(m, 0, sizeof(*m));
     while (off < n) {
-        k = cap - plen;
-        if (k > chunk)
-            k = chunk;
-        if (k > n - off)
-            k = n - off;
-        assert_true(k > 0);
-        memcpy(pend + plen, in + off, k);
-        plen += k;
+        k = n - off < chunk ? n - off : chunk;
+        assert_int_equal(inbuf_feed(&ib, fr, max, t_guarded(in + off, k), k,
+                                    0, on_frame, m, &why), INBUF_OK);
         off += k;
-        for (;;) {
-            const char *g = t_guarded(pend, plen);
-
-            st = next(g, plen, max, &f, &used);
-            if (st == FRAME_NEED_MORE)
-                break;
-            assert_int_equal(st, FRAME_OK);
-            assert_true(used > 0 && used <= plen);
-            msgs_add(m, &f);
-            memmove(pend, pend + used, plen - used);
-            plen -= used;
-        }
-        assert_int_equal(used, 0);
-        assert_true(plen < cap);
+        assert_true(ib.len <= cap && ib.cap <= cap);
+        assert_true(ib.len > 0 || ib.buf == NULL);
     }
-    off = 0;
-    while (line_last(t_guarded(pend + off, plen - off), plen - off, max, &f,
-                     &used) == FRAME_OK) {
-        msgs_add(m, &f);
-        off += used;
-    }
+    assert_int_equal(inbuf_feed(&ib, fr, max, t_guarded("", 0), 0, 1,
+                                on_frame, m, &why), INBUF_OK);
+    assert_null(ib.buf);        /* line_last() took what was left */
+    assert_null(why);
 }
 
 /* n bytes of a letter pattern, then an LF, into buf. */

@@ -11,17 +11,14 @@
 #include "server/outq.h"
 
 /* A shared buffer of cap bytes, filled with text as slices are taken. */
-static struct msg *
+static struct block *
 arena(size_t cap)
 {
-    struct msg *m = msg_new(cap);
-
-    m->len = 0;
-    return m;
+    return block_new(cap);
 }
 
 static struct slice
-put(struct msg *a, const char *text)
+put(struct block *a, const char *text)
 {
     struct slice s = {a, a->len, strlen(text)};
 
@@ -33,7 +30,7 @@ put(struct msg *a, const char *text)
 static void
 test_push_and_consume(void **state)
 {
-    struct msg *a = arena(64);
+    struct block *a = arena(64);
     struct slice s1 = put(a, "hello"), s2;
     struct outq q;
     struct iovec iov[8];
@@ -63,14 +60,14 @@ test_push_and_consume(void **state)
     assert_int_equal(q.bytes, 0);
     assert_int_equal(q.charged, 0);
     assert_int_equal(a->refs, 1);
-    msg_unref(a);
+    block_unref(a);
     outq_fini(&q);
 }
 
 static void
 test_contiguous_slices_join(void **state)
 {
-    struct msg *a = arena(64);
+    struct block *a = arena(64);
     struct outq q;
     struct iovec iov[8];
     int i;
@@ -89,14 +86,14 @@ test_contiguous_slices_join(void **state)
     assert_int_equal(q.charged, 30);
     outq_consume(&q, 30);
     assert_int_equal(a->refs, 1);
-    msg_unref(a);
+    block_unref(a);
     outq_fini(&q);
 }
 
 static void
 test_budget_and_maxiov(void **state)
 {
-    struct msg *a = arena(64);
+    struct block *a = arena(64);
     struct slice s[3];
     struct outq q;
     struct iovec iov[2];
@@ -114,14 +111,14 @@ test_budget_and_maxiov(void **state)
     assert_int_equal(iov[0].iov_len + iov[1].iov_len, 6);
     assert_int_equal(outq_iov(&q, iov, 2, 3), 1);
     assert_int_equal(iov[0].iov_len, 3);
-    msg_unref(a);
+    block_unref(a);
     outq_fini(&q);                      /* frees a (ASan/valgrind check) */
 }
 
 static void
 test_new_buffer_charges_rest_of_old(void **state)
 {
-    struct msg *a = arena(32), *b = arena(32);
+    struct block *a = arena(32), *b = arena(32);
     struct slice s1 = put(a, "mine"), s2;
     struct outq q;
 
@@ -135,8 +132,8 @@ test_new_buffer_charges_rest_of_old(void **state)
     outq_push(&q, &s2);
     assert_int_equal(q.charged, 4 + 20 + 2 + 4);
     assert_int_equal(q.bytes, 8);
-    msg_unref(a);
-    msg_unref(b);
+    block_unref(a);
+    block_unref(b);
     outq_consume(&q, 4);
     assert_int_equal(q.charged, 2 + 4);  /* b's entry: its gap and itself */
     outq_fini(&q);
@@ -145,7 +142,7 @@ test_new_buffer_charges_rest_of_old(void **state)
 static void
 test_grows_and_shrinks(void **state)
 {
-    struct msg *a = arena(4096);
+    struct block *a = arena(4096);
     struct outq q;
     struct iovec iov[64];
     size_t i;
@@ -176,7 +173,7 @@ test_grows_and_shrinks(void **state)
     assert_true(outq_is_empty(&q));
     assert_int_equal(q.charged, 0);
     assert_ptr_equal(q.ring, q.inline_ring);    /* memory given back */
-    msg_unref(a);
+    block_unref(a);
     outq_fini(&q);
 }
 

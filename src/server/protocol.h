@@ -1,0 +1,53 @@
+/* protocol.h -- what a door speaks: a table of functions chosen once.
+ *
+ * Each listener is a door: a protocol (what a frame does, how a client is
+ * greeted, what it costs to leave) and a framing (how input is cut).  The
+ * engine calls through the table and never asks which profile it runs,
+ * just as the loop calls through its backend.  Adding a door means adding
+ * one file and one table. */
+#ifndef CHATD_PROTOCOL_H
+#define CHATD_PROTOCOL_H
+
+#include <stddef.h>
+
+#include "proto/frame.h"
+
+struct conn;
+struct room;
+struct server;
+
+struct protocol {
+    const char *name;
+    /* The protocol's own framing, or NULL: the profile's (--framing). */
+    const struct framing *framing;
+    /* Its own longest frame, or 0: the profile's (--max-message). */
+    size_t max_message;
+    /* Once, when the server starts with a door of this protocol: set up
+     * what the protocol shares among its doors; NULL if nothing. */
+    void (*setup)(struct server *srv);
+    /* A new client: greet it, join it (conn.c has linked and logged it). */
+    void (*open)(struct conn *c);
+    /* One complete frame.  Returns 0, or -1 once c stops reading. */
+    int (*frame)(struct conn *c, const struct frame *f);
+    /* The framing refused input (why is static): answer and close c. */
+    void (*bad)(struct conn *c, const char *why);
+    /* c is about to be freed: leave the rooms, free state_p. */
+    void (*gone)(struct conn *c, const char *why);
+    /* Reading or writing failed with errno err (usually: close c). */
+    void (*read_failed)(struct conn *c, int err);
+    void (*write_failed)(struct conn *c, int err);
+    /* c has new output this pass (usually conn_flush). */
+    void (*flush)(struct conn *c);
+    /* Which wire format c reads room r's messages in (route.h). */
+    int (*wire)(const struct conn *c, const struct room *r);
+};
+
+/* A listener's protocol, framing and limits; conns borrow it. */
+struct door {
+    const struct protocol *proto;
+    const struct framing  *framing;
+    size_t                 max_message;
+    struct server         *srv;     /* borrowed: the protocol's context */
+};
+
+#endif
