@@ -1,7 +1,7 @@
 # chatd -- one GNU Makefile; everything it builds goes under build/.
 #
 #   make            build every binary into build/
-#   make run        build and start chatsrv (the line chat on port 3100)
+#   make run        build and start the chat server (chatd --profile chat)
 #   make test       install what the tests need, run unit + integration tests
 #   make sanitize   the same tests built with ASan + UBSan in build-san/
 #   make bench      chatbench against chatd, Redis and NATS (bench/RESULTS.md)
@@ -41,7 +41,7 @@ endif
 
 # The layers (STYLE.md §1): core = util + loop + net + proto; server on top.
 CORE_SRC   := $(wildcard src/util/*.c src/loop/*.c src/net/*.c src/proto/*.c)
-SERVER_SRC := $(wildcard src/server/*.c)
+SERVER_SRC := $(wildcard src/hub/*.c src/server/*.c)
 CLIENT_SRC := $(wildcard src/client/*.c)
 ECHO_SRC   := $(wildcard src/echo/*.c)
 BENCH_SRC  := $(wildcard src/bench/*.c)
@@ -62,8 +62,9 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 UNIT_HELPERS := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
 
-.PHONY: all run test unit integration sanitize bench install uninstall \
-        clean deps format tidy cppcheck valgrind fuzz fuzz-replay torture soak
+.PHONY: all run test unit unit-build integration sanitize bench irctest install \
+        uninstall clean deps format tidy cppcheck valgrind fuzz fuzz-replay \
+        torture soak
 .DEFAULT_GOAL := all
 
 all: $(ALL)
@@ -81,11 +82,16 @@ $(B)/libserver.a: $(SERVER_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# chatbench's engine (src/bench has no main), so its unit tests link it.
+$(B)/libbench.a: $(BENCH_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(B)/chatd: $(B)/obj/cmd/chatd.o $(B)/libserver.a $(B)/libcore.a
 $(B)/chat: $(B)/obj/cmd/chat.o $(CLIENT_OBJ) $(B)/libcore.a
 $(B)/echod: $(B)/obj/cmd/echod.o $(ECHO_OBJ) $(B)/libcore.a
 $(B)/echod: LDLIBS += -lpthread
-$(B)/chatbench: $(B)/obj/cmd/chatbench.o $(BENCH_OBJ) $(B)/libcore.a
+$(B)/chatbench: $(B)/obj/cmd/chatbench.o $(B)/libbench.a $(B)/libcore.a
 $(B)/chatbench: LDLIBS += -lm
 
 $(BINS):
@@ -96,17 +102,19 @@ $(BINS):
 $(B)/chatsrv: $(B)/chatd
 	$(Q)ln -sf chatd $@
 
-# Unit tests: one cmocka program per tests/unit/test_<module>.c.
-$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/libserver.a $(B)/libcore.a
+# Unit tests: one cmocka program per tests/unit/test_<module>.c, linked
+# against every library, so each takes the objects it tests from them.
+UNIT_LIBS := $(B)/libbench.a $(B)/libserver.a $(B)/libcore.a
+$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(UNIT_HELPERS) $(B)/libserver.a $(B)/libcore.a -lcmocka $(LDLIBS)
+	    $(UNIT_HELPERS) $(UNIT_LIBS) -lcmocka -lm -lpthread $(LDLIBS)
 
 unit-build: $(UNIT_BINS)
 
 run: all
-	./$(B)/chatsrv
+	./$(B)/chatd --profile chat
 
 deps:
 	@sh scripts/deps.sh test
@@ -132,10 +140,17 @@ sanitize: deps
 	    $(PYTHON) tests/run.py --build build-san --sanitize
 
 valgrind: deps all
-	@CHATD_VALGRIND=1 python3 tests/run.py --build $(B) --integration-only
+	@CHATD_VALGRIND=1 $(PYTHON) tests/run.py --build $(B) --integration-only
 
 bench: all
 	@sh bench/run.sh
+
+# irctest's RFC selection against build/chatd (not part of make test):
+#   make irctest IRCTEST=/path/to/irctest   (a checkout at commit 219ca65)
+irctest: all
+	@test -n "$(IRCTEST)" || { echo "usage: make irctest IRCTEST=/path/to/irctest" \
+	    "(github progval/irctest at 219ca65, outside this tree)" >&2; exit 2; }
+	@sh scripts/irctest.sh "$(IRCTEST)"
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
@@ -145,12 +160,15 @@ install: all
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS) chatsrv)
 
+# Only the lines changed since HEAD (.clang-format is STYLE.md §2): the
+# tree keeps its hand-aligned struct members, comments and tables.
 format:
-	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)
+	git clang-format --extensions c,h HEAD
 
 tidy:
 	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-implicit-widening-of-multiplication-result,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \
-	    $(CORE_SRC) $(SERVER_SRC) $(CLIENT_SRC) -- -Isrc \
+	    $(CORE_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(ECHO_SRC) $(BENCH_SRC) \
+	    $(wildcard src/cmd/*.c) -- -Isrc \
 	    -D_POSIX_C_SOURCE=200809L -D_GNU_SOURCE -std=c11
 
 cppcheck:

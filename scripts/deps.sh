@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what a build or the tests need and the machine lacks (Debian).
-# The core server needs only libc; tests need cmocka, pytest, nc and socat.
+# The core server needs only libc; tests need cmocka, pytest, nc, socat
+# and two real IRC clients (sic, ii).
 set -e
 need=""
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
@@ -9,6 +10,8 @@ command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v cc >/dev/null 2>&1 || need="$need build-essential"
 command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
+command -v sic >/dev/null 2>&1 || need="$need sic"      # real IRC clients
+command -v ii >/dev/null 2>&1 || need="$need ii"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing:$need -- install them (Debian: apt-get install$need)" >&2

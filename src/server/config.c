@@ -8,6 +8,12 @@
 
 #include "loop/loop.h"
 #include "net/addr.h"
+#include "server/chat_line.h"
+#include "server/irc_door.h"
+#include "server/lab.h"
+#include "server/packet_chat.h"
+#include "server/select_chat.h"
+#include "util/compat.h"
 #include "util/parse.h"
 
 const char *const config_framing_names[] = {"raw", "line", "crlf", "packet",
@@ -18,68 +24,131 @@ const char *const config_prefix_names[] = {"none", "addr", "nick", NULL};
 const char *const config_overflow_names[] = {"drop", "disconnect", NULL};
 const char *const config_log_names[] = {"events", "sink", "trace", "quiet",
                                         NULL};
-const char *const config_profile_names[] = {
-    "line", "sink-seq", "sink", "echo", "relay", "packet", "select-chat", NULL,
-};
-
 #define KIB 1024u
 #define MIB (1024u * 1024u)
+
+/* A profile: the defaults it gives the options, and what it speaks. */
+struct profile {
+    const char            *name;
+    const char            *listen[2];   /* {NULL}: a port is required */
+    enum framing_kind           framing;
+    enum route_kind             route;
+    enum prefix            prefix;
+    const char            *greeting;
+    size_t                 max_message;
+    uint64_t               queue_limit;
+    enum overflow          on_overflow;
+    enum logfmt            log;
+    const struct protocol *proto;
+    enum console_style     console;
+    const char            *backend;     /* set: the only backend allowed */
+    int                    pace;        /* slow a sender that does not read */
+};
+
+static const struct profile profiles[] = {
+    {"line", {"3100"}, FRAMING_LINE, ROUTE_ALL, PREFIX_NONE,
+     "Welcome to chatd! Type a line and press Enter.", 1 * KIB, 1 * MIB,
+     OVERFLOW_DISCONNECT, LOGFMT_EVENTS, &proto_lab, CONSOLE_EVENTS, NULL, 1},
+    {"chat", {"3100", "irc://6667"}, FRAMING_CRLF, ROUTE_ALL, PREFIX_NICK, NULL, 4 * KIB,
+     1 * MIB, OVERFLOW_DISCONNECT, LOGFMT_EVENTS, &proto_chat_line,
+     CONSOLE_HUB, NULL, 1},
+    {"sink-seq", {"1234"}, FRAMING_RAW, ROUTE_NONE, PREFIX_NONE, NULL,
+     64 * KIB, 1 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_serial,
+     CONSOLE_SERIAL, NULL, 0},
+    {"sink", {"1234"}, FRAMING_RAW, ROUTE_NONE, PREFIX_NONE, NULL, 64 * KIB,
+     1 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_lab, CONSOLE_LAB, NULL, 0},
+    {"echo", {"1234"}, FRAMING_RAW, ROUTE_SELF, PREFIX_NONE, NULL, 64 * KIB,
+     2 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_lab, CONSOLE_LAB, NULL, 0},
+    {"relay", {"1234"}, FRAMING_RAW, ROUTE_ALL, PREFIX_NONE, NULL, 64 * KIB,
+     1 * MIB, OVERFLOW_DROP, LOGFMT_EVENTS, &proto_lab, CONSOLE_LAB, NULL, 0},
+    {"packet", {"unix:/tmp/soquette"}, FRAMING_PACKET, ROUTE_ALL,
+     PREFIX_NICK, NULL, 64 * KIB, 1 * MIB, OVERFLOW_DROP, LOGFMT_EVENTS,
+     &proto_packet, CONSOLE_EVENTS, NULL, 1},
+    {"select-chat", {NULL}, FRAMING_CRLF, ROUTE_OTHERS, PREFIX_NONE, NULL,
+     4 * KIB, 1 * MIB, OVERFLOW_DROP, LOGFMT_QUIET, &proto_select,
+     CONSOLE_SELECT, "select", 0},
+};
 
 int
 config_profile(struct config *cfg, const char *name)
 {
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->profile = name;
-    cfg->framing = FRAMING_RAW;
-    cfg->route = ROUTE_NONE;
-    cfg->prefix = PREFIX_NONE;
-    cfg->max_message = 64 * KIB;
-    cfg->queue_limit = 1 * MIB;
-    cfg->on_overflow = OVERFLOW_DROP;
-    cfg->log = LOGFMT_EVENTS;
-    cfg->listen[0] = "1234";
-    cfg->nlisten = 1;
-    if (strcmp(name, "line") == 0) {
-        cfg->listen[0] = "3100";
-        cfg->framing = FRAMING_LINE;
-        cfg->route = ROUTE_ALL;
-        cfg->greeting = "Welcome to chatd! Type a line and press Enter.";
-        cfg->max_message = 1024;
-        cfg->on_overflow = OVERFLOW_DISCONNECT;
-    } else if (strcmp(name, "sink-seq") == 0) {
-        cfg->log = LOGFMT_SINK;
-        cfg->serial = 1;
-        cfg->lab_console = 1;
-    } else if (strcmp(name, "sink") == 0) {
-        cfg->log = LOGFMT_SINK;
-        cfg->lab_console = 1;
-    } else if (strcmp(name, "echo") == 0) {
-        cfg->log = LOGFMT_SINK;
-        cfg->route = ROUTE_SELF;
-        cfg->queue_limit = 2 * MIB;
-        cfg->lab_console = 1;
-    } else if (strcmp(name, "relay") == 0) {
-        cfg->route = ROUTE_ALL;
-        cfg->lab_console = 1;
-    } else if (strcmp(name, "packet") == 0) {
-        cfg->listen[0] = "unix:/tmp/soquette";
-        cfg->framing = FRAMING_PACKET;
-        cfg->route = ROUTE_ALL;
-        cfg->prefix = PREFIX_NICK;
-    } else if (strcmp(name, "select-chat") == 0) {
-        cfg->nlisten = 0;               /* the port is required */
-        cfg->listen[0] = NULL;
-        cfg->framing = FRAMING_CRLF;
-        cfg->route = ROUTE_OTHERS;
-        cfg->backend = "select";
-        cfg->backend_fixed = 1;
-        cfg->select_trace = 1;
-        cfg->max_message = 4 * KIB;
-        cfg->log = LOGFMT_QUIET;
-    } else {
+    const struct profile *p = NULL;
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(profiles); i++)
+        if (strcmp(profiles[i].name, name) == 0)
+            p = &profiles[i];
+    if (p == NULL)
         return -1;
-    }
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->profile = p->name;
+    for (cfg->nlisten = 0; cfg->nlisten < ARRAY_LEN(p->listen) &&
+                           p->listen[cfg->nlisten] != NULL;
+         cfg->nlisten++)
+        cfg->listen[cfg->nlisten] = p->listen[cfg->nlisten];
+    cfg->framing = p->framing;
+    cfg->route = p->route;
+    cfg->prefix = p->prefix;
+    cfg->greeting = p->greeting;
+    cfg->max_message = p->max_message;
+    cfg->queue_limit = p->queue_limit;
+    cfg->on_overflow = p->on_overflow;
+    cfg->log = p->log;
+    cfg->proto = p->proto;
+    cfg->console = p->console;
+    cfg->backend = p->backend;
+    cfg->backend_fixed = p->backend != NULL;
+    cfg->pace = p->pace;
     return 0;
+}
+
+/* "a, b or c": the profile names, for messages and --help. */
+static void
+profile_list(char *buf, size_t len, const char *last_sep)
+{
+    size_t i;
+
+    buf[0] = '\0';
+    for (i = 0; i < ARRAY_LEN(profiles); i++) {
+        const char *sep = i == 0                        ? ""
+                          : i + 1 == ARRAY_LEN(profiles) ? last_sep
+                                                         : ", ";
+
+        strncat(buf, sep, len - strlen(buf) - 1);
+        strncat(buf, profiles[i].name, len - strlen(buf) - 1);
+    }
+}
+
+static const struct {
+    const char *scheme;
+    const struct protocol *proto;       /* NULL: the profile's own */
+    const char *profile;                /* the only profile serving it */
+} schemes[] = {
+    {"tcp://", NULL, NULL},
+    {"irc://", &proto_irc, "chat"},
+};
+
+const struct protocol *
+config_door(const struct config *cfg, const char *text, const char **rest,
+            char err[ERR_LEN])
+{
+    const char *sep = strstr(text, "://");
+    size_t i;
+
+    *rest = text;
+    if (sep == NULL)
+        return cfg->proto;
+    for (i = 0; i < ARRAY_LEN(schemes); i++)
+        if (strncmp(text, schemes[i].scheme, strlen(schemes[i].scheme))
+                == 0 &&
+            (schemes[i].profile == NULL ||
+             strcmp(schemes[i].profile, cfg->profile) == 0)) {
+            *rest = text + strlen(schemes[i].scheme);
+            return schemes[i].proto != NULL ? schemes[i].proto : cfg->proto;
+        }
+    errf(err, "the %s profile cannot serve '%.*s' (tcp:// always; irc:// "
+         "with --profile chat)", cfg->profile, (int)(sep - text + 3), text);
+    return NULL;
 }
 
 void
@@ -87,14 +156,30 @@ config_usage(void *stream)
 {
     FILE *f = stream;
     const char *const *b;
+    size_t i, col = 25;
 
     fprintf(f,
 "usage: chatd [options] [PORT]\n"
 "\n"
-"  -p, --profile NAME     line (default), sink-seq, sink, echo, relay,\n"
-"                         packet, select-chat\n"
-"  -l, --listen ADDR      PORT, HOST:PORT, [IPV6]:PORT or unix:PATH;\n"
-"                         repeatable (default: the profile's)\n"
+"  -p, --profile NAME     line (the default), chat (the full server), or an\n"
+"                         exercise; all of them:\n"
+"                        ");
+    for (i = 0; i < ARRAY_LEN(profiles); i++) {
+        if (col + strlen(profiles[i].name) + 2 > 78) {
+            fprintf(f, "\n                        ");
+            col = 25;
+        }
+        fprintf(f, " %s%s", profiles[i].name,
+                i + 1 < ARRAY_LEN(profiles) ? "," : "\n");
+        col += strlen(profiles[i].name) + 2;
+    }
+    fprintf(f,
+"  -l, --listen ADDR      PORT, HOST:PORT, [IPV6]:PORT or unix:PATH, with\n"
+"                         tcp:// before it if you like, or irc:// for the\n"
+"                         chat profile's IRC door; repeatable (default:\n"
+"                         the profile's: chat listens on 3100 and\n"
+"                         irc://6667)\n");
+    fprintf(f,
 "  -b, --backend NAME     event backend:");
     for (b = loop_backend_names; *b != NULL; b++)
         fprintf(f, " %s", *b);
@@ -110,16 +195,19 @@ config_usage(void *stream)
 "      --idle-timeout S   close a client silent for S seconds (0: never)\n"
 "      --max-clients N    refuse connections beyond N (0: no limit)\n"
 "      --log NAME         console: events, sink, trace, quiet\n"
+"      --motd FILE        message of the day, shown on joining (chat)\n"
+"      --node-name NAME   this server's name (IRC; default chatd)\n"
 "  -h, --help             this text\n"
 "      --version          the version\n"
 "\n"
-"chatsrv is chatd --profile line.  SIGINT or SIGTERM stop the server.\n");
+"chatsrv is chatd --profile line.  SIGINT or SIGTERM stop the server.\n"
+"Try: chatd --profile chat, then nc localhost 3100 and type /help.\n");
 }
 
 enum {
     OPT_FRAMING = 256, OPT_ROUTE, OPT_PREFIX, OPT_GREETING, OPT_MAX_MESSAGE,
     OPT_QUEUE_LIMIT, OPT_ON_OVERFLOW, OPT_IDLE_TIMEOUT, OPT_MAX_CLIENTS,
-    OPT_LOG, OPT_VERSION,
+    OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -136,6 +224,8 @@ static const struct option long_opts[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"log", required_argument, NULL, OPT_LOG},
+    {"motd", required_argument, NULL, OPT_MOTD},
+    {"node-name", required_argument, NULL, OPT_NODE_NAME},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -168,17 +258,13 @@ set_enum(int *field, const char *opt, const char *val,
          const char *const names[], char err[ERR_LEN])
 {
     int v = parse_enum(val, names);
-    char list[128] = "";
-    size_t i;
+    char list[128];
 
     if (v >= 0) {
         *field = v;
         return 0;
     }
-    for (i = 0; names[i] != NULL; i++) {
-        strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
-        strncat(list, names[i], sizeof(list) - strlen(list) - 1);
-    }
+    parse_enum_list(list, sizeof(list), names);
     errf(err, "bad --%s '%s' (expected %s)", opt, val, list);
     return -1;
 }
@@ -202,14 +288,8 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
         cfg->listen[cfg->nlisten++] = val;
         return 0;
     case 'b':
-        if (parse_enum(val, loop_backend_names) < 0) {
-            errf(err, "bad --backend '%s' (this build has: %s%s%s%s%s)", val,
-                 loop_backend_names[0], loop_backend_names[1] ? ", " : "",
-                 loop_backend_names[1] ? loop_backend_names[1] : "",
-                 loop_backend_names[2] ? ", " : "",
-                 loop_backend_names[2] ? loop_backend_names[2] : "");
+        if (set_enum(&e, "backend", val, loop_backend_names, err) == -1)
             return -1;
-        }
         if (cfg->backend_fixed && strcmp(val, cfg->backend) != 0) {
             errf(err, "the %s profile runs on the %s backend only",
                  cfg->profile, cfg->backend);
@@ -220,12 +300,12 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
     case OPT_FRAMING:
         if (set_enum(&e, "framing", val, config_framing_names, err) == -1)
             return -1;
-        cfg->framing = (enum framing)e;
+        cfg->framing = (enum framing_kind)e;
         return 0;
     case OPT_ROUTE:
         if (set_enum(&e, "route", val, config_route_names, err) == -1)
             return -1;
-        cfg->route = (enum route)e;
+        cfg->route = (enum route_kind)e;
         return 0;
     case OPT_PREFIX:
         if (set_enum(&e, "prefix", val, config_prefix_names, err) == -1)
@@ -242,9 +322,22 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
             return -1;
         cfg->log = (enum logfmt)e;
         return 0;
+    case OPT_MOTD:
+        cfg->motd = val;
+        return 0;
+    case OPT_NODE_NAME:
+        if (val[0] == '\0' || strlen(val) > 63 ||
+            strcspn(val, " :,!@*?\t\r\n") != strlen(val)) {
+            errf(err, "bad --node-name '%s' (1-63 characters, no spaces or "
+                 "any of : , ! @ * ?)", val);
+            return -1;
+        }
+        cfg->node_name = val;
+        return 0;
     case OPT_GREETING:
-        if (strlen(val) > 4096) {
-            errf(err, "--greeting is too long (at most 4096 bytes)");
+        if (strlen(val) > CONFIG_GREETING_MAX) {
+            errf(err, "--greeting is too long (at most %d bytes)",
+                 CONFIG_GREETING_MAX);
             return -1;
         }
         cfg->greeting = val;
@@ -295,8 +388,10 @@ config_from_args(struct config *cfg, int argc, char **argv, char err[ERR_LEN])
     if (strcmp(basename(argv[0]), "chatsrv") == 0)
         profile = "line";
     if (config_profile(cfg, profile) == -1) {
-        errf(err, "unknown profile '%s' (expected line, sink-seq, sink, "
-             "echo, relay, packet or select-chat)", profile);
+        char list[160];
+
+        profile_list(list, sizeof(list), " or ");
+        errf(err, "unknown profile '%s' (expected %s)", profile, list);
         return CONFIG_USAGE;
     }
     optind = 1;
@@ -344,9 +439,11 @@ config_from_args(struct config *cfg, int argc, char **argv, char err[ERR_LEN])
         return CONFIG_USAGE;
     }
     for (opt = 0; opt < (int)cfg->nlisten; opt++) {
+        const char *rest;
         struct addr a;
 
-        if (addr_parse(cfg->listen[opt], ADDR_LISTEN, &a, err) == -1)
+        if (config_door(cfg, cfg->listen[opt], &rest, err) == NULL ||
+            addr_parse(rest, ADDR_LISTEN, &a, err) == -1)
             return CONFIG_USAGE;
     }
     return CONFIG_RUN;

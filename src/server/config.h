@@ -9,13 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/console.h"
 #include "util/err.h"
+#include "util/version.h"
 
 #define CONFIG_MAX_LISTEN 16
-#define CHATD_VERSION "0.1.0"
+#define CONFIG_GREETING_MAX 4096        /* bytes of --greeting */
 
-enum framing  { FRAMING_RAW, FRAMING_LINE, FRAMING_CRLF, FRAMING_PACKET };
-enum route    { ROUTE_NONE, ROUTE_SELF, ROUTE_OTHERS, ROUTE_ALL };
+struct protocol;
+
+enum framing_kind  { FRAMING_RAW, FRAMING_LINE, FRAMING_CRLF, FRAMING_PACKET };
+enum route_kind    { ROUTE_NONE, ROUTE_SELF, ROUTE_OTHERS, ROUTE_ALL };
 enum prefix   { PREFIX_NONE, PREFIX_ADDR, PREFIX_NICK };
 enum overflow { OVERFLOW_DROP, OVERFLOW_DISCONNECT };
 enum logfmt   { LOGFMT_EVENTS, LOGFMT_SINK, LOGFMT_TRACE, LOGFMT_QUIET };
@@ -25,8 +29,8 @@ struct config {
     const char   *listen[CONFIG_MAX_LISTEN];
     size_t        nlisten;
     const char   *backend;              /* NULL: the best the OS has */
-    enum framing  framing;
-    enum route    route;
+    enum framing_kind  framing;
+    enum route_kind    route;
     enum prefix   prefix;
     const char   *greeting;             /* NULL or "": none */
     size_t        max_message;
@@ -35,11 +39,16 @@ struct config {
     unsigned      idle_timeout;         /* seconds, 0 = never */
     unsigned      max_clients;          /* 0 = as many as descriptors allow */
     enum logfmt   log;
+    const char   *motd;                 /* --motd FILE, or NULL */
+    const char   *node_name;            /* --node-name (the IRC server
+                                         * name), or NULL */
     /* Set by profiles only. */
-    int           serial;               /* one connection at a time */
-    int           lab_console;          /* "New connection from ..." wording */
-    int           select_trace;         /* the select-chat stdout trace */
-    int           backend_fixed;        /* the profile allows no --backend */
+    const struct protocol *proto;       /* what the profile's doors speak */
+    enum console_style     console;     /* what the console says */
+    int                    backend_fixed; /* the profile allows no --backend */
+    int                    pace;        /* stop reading a client whose own
+                                         * queue is half full (the chats);
+                                         * the echo exercises drop instead */
 };
 
 /* Names, in enum order, NULL-terminated (for parse_enum and --help). */
@@ -48,7 +57,6 @@ extern const char *const config_route_names[];
 extern const char *const config_prefix_names[];
 extern const char *const config_overflow_names[];
 extern const char *const config_log_names[];
-extern const char *const config_profile_names[];
 
 /* Fill cfg with the defaults of the named profile.  Returns 0, or -1 if
  * there is no such profile. */
@@ -64,5 +72,13 @@ enum config_result config_from_args(struct config *cfg, int argc,
 
 /* Print the usage text to stream (a FILE *). */
 void config_usage(void *stream);
+
+/* The protocol of listen address text (a scheme such as "tcp://" names
+ * it; none: the profile's own) and, in *rest, the address after the
+ * scheme.  Returns NULL with a reason in err if the profile cannot serve
+ * that scheme. */
+const struct protocol *config_door(const struct config *cfg,
+                                   const char *text, const char **rest,
+                                   char err[ERR_LEN]);
 
 #endif

@@ -5,7 +5,8 @@
 #   make fuzz-replay          run each harness once over the committed seed
 #                             corpus only: quick, for CI
 #
-# A harness compiles the parsers' sources itself with clang's
+# A harness compiles the parsers' sources itself, and the server's input
+# assembly that feeds them (src/server/inbuf.c), with clang's
 # -fsanitize=fuzzer,address,undefined; everything goes under build-fuzz/.
 # The committed corpus (tests/fuzz/corpus/<target>/) is only ever read: a
 # run grows build-fuzz/corpus-<target>/, and a failing input is written to
@@ -14,19 +15,24 @@
 FUZZ_CC       ?= clang
 FUZZ_TIME     ?= 60
 FUZZ_B        := build-fuzz
-FUZZ_TARGETS  := line packet addr
+FUZZ_TARGETS  := line packet addr utf8 text irc
 FUZZ_CFLAGS   ?= -g -O1 -fno-omit-frame-pointer
 FUZZ_SAN      := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
                  -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
-FUZZ_SRC      := $(wildcard src/proto/*.c) src/net/addr.c $(wildcard src/util/*.c)
-FUZZ_HDR      := $(wildcard src/proto/*.h src/net/*.h src/util/*.h) tests/fuzz/fuzz_util.h
+FUZZ_SRC      := $(wildcard src/proto/*.c) src/net/addr.c $(wildcard src/util/*.c) \
+                 src/server/inbuf.c
+FUZZ_HDR      := $(wildcard src/proto/*.h src/net/*.h src/util/*.h) \
+                 src/server/inbuf.h tests/fuzz/fuzz_util.h
 FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGETS))
 # Per-target libFuzzer options.  The line harness's max is at most 128, so
 # longer inputs add time, not cases.
 FUZZ_OPTS_line   := -max_len=1024
 FUZZ_OPTS_packet :=
 FUZZ_OPTS_addr   :=
+FUZZ_OPTS_utf8   :=
+FUZZ_OPTS_text   := -max_len=2048
+FUZZ_OPTS_irc    :=
 FUZZ_ENV      := ASAN_OPTIONS=detect_leaks=1 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

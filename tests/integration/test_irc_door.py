@@ -1,0 +1,458 @@
+"""The chat profile's IRC door: IRC clients in the same rooms as line
+clients.  Registration, the commands a client needs and their error
+numerics, and every event crossing between the doors both ways; then a
+real client (sic) chatting with nc."""
+import os
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+from helpers import BACKENDS, SLOW, Server, binary, connect, recv_until
+
+CRLF = b"\r\n"
+
+
+def chatd(extra=()):
+    srv = Server(["--profile", "chat", "--listen", "irc://127.0.0.1:0"]
+                 + list(extra))
+    m = srv.err.wait_for(r"listening on 127\.0\.0\.1:(\d+) \(profile chat",
+                         start=0)
+    srv.err.wait_for(r"listening on 127\.0\.0\.1:\d+ .*\n.*listening on "
+                     r"127\.0\.0\.1:(\d+)")
+    ports = re.findall(r"listening on 127\.0\.0\.1:(\d+)", srv.err.text())
+    srv.line_port, srv.irc_port = int(ports[0]), int(ports[1])
+    del m
+    return srv
+
+
+class Irc:
+    """An IRC client on a socket: send lines, wait for lines."""
+
+    def __init__(self, port):
+        self.s = connect(port)
+        self.buf = b""
+
+    def send(self, *lines):
+        self.s.sendall(b"".join(l.encode() + CRLF for l in lines))
+
+    def expect(self, pattern, timeout=5.0):
+        """Read lines until one matches pattern (a regex); return it and
+        drop what came before."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            while CRLF in self.buf:
+                line, self.buf = self.buf.split(CRLF, 1)
+                text = line.decode("utf-8", "replace")
+                if rx.search(text):
+                    return text
+            left = deadline - time.monotonic()
+            assert left > 0, "no line matching %r" % pattern
+            self.s.settimeout(left)
+            d = self.s.recv(65536)
+            assert d, "closed while waiting for %r" % pattern
+            self.buf += d
+
+    def quiet(self, wait=0.2):
+        """Nothing more arrives (besides the answer to a PING of ours)."""
+        self.send("PING :quiet")
+        self.expect(r"PONG chatd :quiet")
+        assert self.buf == b"", self.buf
+
+    def register(self, nick):
+        self.send("NICK " + nick, "USER %s 0 * :Real %s" % (nick, nick))
+        self.expect(r" 001 %s " % nick)
+        self.expect(r" (376|422) %s " % nick)
+        return self
+
+
+class Line:
+    def __init__(self, port, nick=None):
+        self.s = connect(port)
+        self.buf = b""
+        self.expect(r"^Welcome")
+        if nick:
+            self.s.sendall(b"/nick %s\n" % nick.encode())
+            self.expect(r"is now known as %s$" % nick)
+
+    def say(self, text):
+        self.s.sendall(text.encode() + b"\n")
+
+    def expect(self, pattern, timeout=5.0):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                text = line.decode("utf-8", "replace")
+                if rx.search(text):
+                    return text
+            left = deadline - time.monotonic()
+            assert left > 0, "no line matching %r" % pattern
+            self.s.settimeout(left)
+            d = self.s.recv(65536)
+            assert d, "closed while waiting for %r" % pattern
+            self.buf += d
+
+
+def test_registration_numerics_and_isupport():
+    with chatd() as srv:
+        c = Irc(srv.irc_port)
+        c.send("NICK ann", "USER ann 0 * :Ann Example")
+        assert "Welcome" in c.expect(r" 001 ann ")
+        c.expect(r" 002 ann ")
+        c.expect(r" 003 ann ")
+        assert re.search(r" 004 ann chatd \S+ [a-zA-Z]+ [a-zA-Z]+",
+                         c.expect(r" 004 ann "))
+        isupport = c.expect(r" 005 ann ")
+        for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=30",
+                      "CHANNELLEN=50", "PREFIX=(o)@", "CHANMODES=",
+                      "NETWORK="):
+            assert token in isupport, token
+        c.expect(r" 251 ann ")
+        c.expect(r" 422 ann ")
+
+
+def test_motd_is_375_372_376(tmp_path):
+    motd = tmp_path / "motd"
+    motd.write_text("first line\nsecond \x1b[2Jline\n")
+    with chatd(["--motd", str(motd)]) as srv:
+        c = Irc(srv.irc_port)
+        c.send("NICK ann", "USER ann 0 * :Ann")
+        c.expect(r" 375 ann ")
+        assert c.expect(r" 372 ann ").endswith(":- first line")
+        assert c.expect(r" 372 ann ").endswith(":- second [2Jline")
+        c.expect(r" 376 ann ")
+
+
+def test_cap_ls_holds_registration_until_cap_end():
+    """irssi sends CAP LS 302 and a bogus JOIN, then waits for a CAP reply
+    or a 451 before registering."""
+    with chatd() as srv:
+        c = Irc(srv.irc_port)
+        c.send("CAP LS 302", "JOIN :")
+        c.expect(r"^:chatd CAP \* LS :$")
+        c.expect(r" 451 \* ")
+        c.send("NICK ann", "USER ann 0 * :Ann", "CAP REQ :multi-prefix")
+        c.expect(r"CAP ann NAK :multi-prefix")
+        c.send("CAP END")
+        c.expect(r" 001 ann ")
+
+
+def test_commands_before_registration_get_451():
+    with chatd() as srv:
+        c = Irc(srv.irc_port)
+        for cmd in ("JOIN #x", "PRIVMSG #x :hi", "WHO #x", "BOGUS"):
+            c.send(cmd)
+            c.expect(r" 451 \* :You have not registered")
+
+
+@pytest.mark.parametrize("nick,code", [("1abc", 432), ("a b", None),
+                                       ("x" * 31, 432), ("-ab", 432)])
+def test_bad_nicknames(nick, code):
+    with chatd() as srv:
+        c = Irc(srv.irc_port)
+        c.send("NICK " + nick)
+        if code:
+            c.expect(r" %d \* " % code)
+        c.send("NICK")
+        c.expect(r" 431 ")
+
+
+def test_nickname_in_use_any_case_across_doors():
+    with chatd() as srv:
+        bob = Line(srv.line_port, "Bob")
+        c = Irc(srv.irc_port)
+        c.send("NICK bob")
+        c.expect(r" 433 \* bob :Nickname is already in use")
+        c.register("bobby")
+        c.send("NICK BOB")
+        c.expect(r" 433 bobby BOB ")
+        bob.say("still here")
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_messages_cross_doors_both_ways(backend):
+    with chatd(["--backend", backend]) as srv:
+        line = Line(srv.line_port, "lina")
+        irc = Irc(srv.irc_port).register("ircy")
+        irc.send("JOIN #lobby")
+        irc.expect(r"^:ircy!ircy@127\.0\.0\.1 JOIN #lobby$")
+        names = irc.expect(r" 353 ircy = #lobby :")
+        assert names.endswith(":@guest1 ircy") or "lina" in names
+        irc.expect(r" 366 ircy #lobby ")
+        line.expect(r"^\*\*\* ircy joined #lobby$")
+        line.say("hello from nc")
+        irc.expect(r"^:lina!lina@127\.0\.0\.1 PRIVMSG #lobby :hello from nc$")
+        line.say("/me waves")
+        irc.expect("^:lina!lina@127\\.0\\.0\\.1 PRIVMSG #lobby :"
+                   "\x01ACTION waves\x01$")
+        irc.send("PRIVMSG #lobby :hello from irc",
+                 "PRIVMSG #lobby :\x01ACTION dances\x01",
+                 "NOTICE #lobby :a notice")
+        line.expect(r"^ircy: hello from irc$")
+        line.expect(r"^\* ircy dances$")
+        line.expect(r"^-ircy- a notice$")
+        irc.quiet()                     # no echo of its own PRIVMSG
+        irc.send("PRIVMSG lina :psst")
+        line.expect(r"^\*ircy\* psst$")
+        line.say("/msg ircy back")
+        irc.expect(r"^:lina!lina@127\.0\.0\.1 PRIVMSG ircy :back$")
+
+
+def test_nick_topic_part_quit_cross_doors():
+    with chatd() as srv:
+        line = Line(srv.line_port, "lina")
+        irc = Irc(srv.irc_port).register("ircy")
+        irc.send("JOIN #lobby")
+        line.expect(r"ircy joined #lobby")
+        irc.send("NICK ircz")
+        irc.expect(r"^:ircy!ircy@127\.0\.0\.1 NICK :ircz$")
+        line.expect(r"^\*\*\* ircy is now known as ircz$")
+        line.say("/nick lena")
+        irc.expect(r"^:lina!lina@127\.0\.0\.1 NICK :lena$")
+        irc.send("TOPIC #lobby :plans")
+        irc.expect(r"^:ircz!ircz@127\.0\.0\.1 TOPIC #lobby :plans$")
+        line.expect(r"^\*\*\* ircz set the topic of #lobby: plans$")
+        line.say("/topic better plans")
+        irc.expect(r"TOPIC #lobby :better plans$")
+        irc.send("TOPIC #lobby")
+        irc.expect(r" 332 ircz #lobby :better plans$")
+        irc.expect(r" 333 ircz #lobby lena \d+$")
+        irc.send("PART #lobby :later")
+        irc.expect(r"^:ircz!ircz@127\.0\.0\.1 PART #lobby :later$")
+        line.expect(r"^\*\*\* ircz left #lobby \(later\)$")
+        irc.send("JOIN #lobby")
+        line.expect(r"ircz joined")
+        irc.send("QUIT :gone fishing")
+        irc.expect(r"^ERROR :Closing Link: 127\.0\.0\.1 \(Quit: gone "
+                   r"fishing\)$")
+        line.expect(r"^\*\*\* ircz quit \(Quit: gone fishing\)$")
+        irc.s.settimeout(5 * SLOW)
+        assert irc.s.recv(100) == b""   # and closed
+
+
+def test_error_numerics():
+    with chatd() as srv:
+        lina = Line(srv.line_port, "lina")
+        c = Irc(srv.irc_port).register("ann")
+        for cmd, want in [
+                ("PRIVMSG", r" 411 ann "),
+                ("PRIVMSG #lobby", r" 412 ann "),
+                ("PRIVMSG nobody :x", r" 401 ann nobody "),
+                ("PRIVMSG #lobby :x", r" 404 ann #lobby "),
+                ("PART #lobby", r" 442 ann #lobby "),
+                ("PART #nowhere", r" 403 ann #nowhere "),
+                ("TOPIC #lobby :x", r" 442 ann #lobby "),
+                ("JOIN", r" 461 ann JOIN "),
+                ("USER a b c :d", r" 462 ann "),
+                ("WHOIS nobody", r" 401 ann nobody "),
+                ("MODE #lobby +o lina", r" 442 ann #lobby "),
+                ("MODE lina +i", r" 502 ann "),
+                ("FROBNICATE x", r" 421 ann FROBNICATE "),
+                ("JOIN bad,name", r" 403 ann bad "),
+        ]:
+            c.send(cmd)
+            c.expect(want)
+        c.quiet()
+        lina.say("/who")
+        lina.expect(r"^\*\*\* #lobby: @lina$")
+
+
+def test_operators_and_topic_lock():
+    with chatd() as srv:
+        op = Irc(srv.irc_port).register("op")
+        op.send("JOIN #ops")
+        op.expect(r" 353 op = #ops :@op$")
+        line = Line(srv.line_port, "lina")
+        line.say("/join #ops")
+        op.expect(r"lina!lina@\S+ JOIN #ops")
+        op.send("MODE #ops +t")
+        op.expect(r"^:op!op@\S+ MODE #ops \+t$")
+        line.expect(r"^\*\*\* op sets mode \+t on #ops$")
+        line.say("/topic #ops mine")
+        line.expect(r"^\*\*\* error: only operators may set the topic")
+        op.send("MODE #ops +o lina")
+        op.expect(r"MODE #ops \+o lina$")
+        line.say("/topic #ops mine now")
+        op.expect(r"TOPIC #ops :mine now$")
+        op.send("MODE #ops")
+        op.expect(r" 324 op #ops \+t$")
+        op.send("MODE #ops b")
+        op.expect(r" 368 op #ops ")
+        op.send("MODE #ops +z")
+        op.expect(r" 472 op ")
+        other = Irc(srv.irc_port).register("other")
+        other.send("JOIN #ops", "MODE #ops -o op")
+        other.expect(r" 482 other #ops ")
+
+
+def test_who_whois_list_names_ison_userhost_away():
+    with chatd() as srv:
+        line = Line(srv.line_port, "lina")
+        c = Irc(srv.irc_port).register("ann")
+        c.send("JOIN #lobby", "AWAY :lunch")
+        c.expect(r" 306 ann ")
+        c.send("WHO #lobby")
+        assert c.expect(r" 352 ann #lobby lina ").endswith(":0 lina")
+        c.expect(r" 352 ann #lobby ann 127\.0\.0\.1 chatd ann G ")
+        c.expect(r" 315 ann #lobby ")
+        c.send("WHOIS ann")
+        assert c.expect(r" 311 ann ann ").endswith(":Real ann")
+        c.expect(r" 319 ann ann :#lobby$")
+        c.expect(r" 301 ann ann :lunch$")
+        c.expect(r" 318 ann ann ")
+        c.send("LIST")
+        c.expect(r" 321 ann ")
+        c.expect(r" 322 ann #lobby 2 :")
+        c.expect(r" 323 ann ")
+        c.send("ISON lina nobody ANN", "USERHOST lina")
+        c.expect(r" 303 ann :lina ann$")
+        c.expect(r" 302 ann :lina=\+lina@127\.0\.0\.1$")
+        line.say("/msg ann are you there")
+        c.expect(r"PRIVMSG ann :are you there")
+        c.send("AWAY")
+        c.expect(r" 305 ann ")
+
+
+def test_names_are_split_under_512_bytes():
+    with chatd() as srv:
+        c = Irc(srv.irc_port).register("ann")
+        c.send("JOIN #big")
+        c.expect(r" 366 ann #big ")
+        others = [Irc(srv.irc_port).register("n%02d%s" % (i, "x" * 25))
+                  for i in range(40)]
+        for o in others:
+            o.send("JOIN #big")
+        for o in others:
+            o.expect(r" 366 ")
+        c.buf = b""
+        c.send("NAMES #big")
+        got = []
+        while True:
+            line = c.expect(r" (353|366) ann ")
+            if " 366 " in line:
+                break
+            assert len(line.encode()) + 2 <= 512
+            got += line.split(" :", 1)[1].split()
+        assert len(got) == 41
+
+
+def test_overlong_line_is_cut_and_handled():
+    with chatd() as srv:
+        line = Line(srv.line_port, "lina")
+        c = Irc(srv.irc_port).register("ann")
+        c.send("JOIN #lobby")
+        line.expect("ann joined")
+        c.send("PRIVMSG #lobby :" + "y" * 2000, "PRIVMSG #lobby :after")
+        got = line.expect(r"^ann: y+$")
+        assert 400 < len(got) < 512
+        line.expect(r"^ann: after$")     # the excess was dropped
+
+
+def test_ping_pong_and_no_ping_needed_when_busy():
+    with chatd() as srv:
+        c = Irc(srv.irc_port).register("ann")
+        c.send("PING :abc", "PING")
+        c.expect(r"^:chatd PONG chatd :abc$")
+        c.expect(r" 409 ann ")
+
+
+def test_irc_scheme_only_for_the_chat_profile():
+    p = subprocess.run([binary("chatd"), "--profile", "line", "--listen",
+                        "irc://127.0.0.1:0"], capture_output=True,
+                       timeout=10)
+    assert p.returncode == 2
+    assert b"cannot serve 'irc://'" in p.stderr
+
+
+def test_sic_chats_with_nc():
+    """sic, a real IRC client, and nc in #lobby, both ways."""
+    if not os.path.exists("/usr/bin/sic"):
+        pytest.skip("sic is not installed")
+    with chatd() as srv:
+        line = Line(srv.line_port, "lina")
+        sic = subprocess.Popen(["sic", "-h", "127.0.0.1", "-p",
+                                str(srv.irc_port), "-n", "sicky"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+        try:
+            sic.stdin.write(b":j #lobby\n")
+            sic.stdin.flush()
+            line.expect(r"^\*\*\* sicky joined #lobby$", timeout=10)
+            sic.stdin.write(b"hello from sic\n")
+            sic.stdin.flush()
+            line.expect(r"^sicky: hello from sic$")
+            line.say("hello sic")
+            out = recv_until_proc(sic, b"hello sic")
+            assert b"lina" in out
+            sic.stdin.write(b":QUIT :bye now\n")    # sent raw by sic
+            sic.stdin.flush()
+            line.expect(r"^\*\*\* sicky quit \(Quit: bye now\)$")
+        finally:
+            sic.kill()
+            sic.wait()
+
+
+def recv_until_proc(p, needle, timeout=5.0):
+    """Read p's stdout until needle shows up."""
+    os.set_blocking(p.stdout.fileno(), False)
+    out = b""
+    deadline = time.monotonic() + timeout * SLOW
+    while needle not in out:
+        assert time.monotonic() < deadline, out
+        try:
+            d = p.stdout.read(4096)
+        except BlockingIOError:
+            d = None
+        if d:
+            out += d
+        else:
+            time.sleep(0.02)
+    return out
+
+
+IRC_WORDS = ["NICK", "USER", "JOIN", "PART", "PRIVMSG", "NOTICE", "TOPIC",
+             "MODE", "WHO", "WHOIS", "NAMES", "LIST", "AWAY", "ISON",
+             "USERHOST", "PING", "PONG", "CAP", "PASS", "QUIT", "KICK", "0",
+             ":x", "@t=1", "#lobby", "#a,#b,,#c", "+o", "-t", "+ot", "*",
+             "\x01ACTION", "\x00", "\xff\xfe", "\x1b[2J", " ", ":"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_irc_garbage_never_hurts_the_room(backend):
+    """Random commands with absurd parameters, bytes and overlong lines
+    from several IRC clients at once, while a line canary pair chats."""
+    import random
+    rng = random.Random(6667)
+    with chatd(["--backend", backend, "--log", "quiet"]) as srv:
+        a, b = Line(srv.line_port, "canary_a"), Line(srv.line_port,
+                                                     "canary_b")
+        vandals = []
+        for round_ in range(40):
+            if len(vandals) < 5:
+                v = Irc(srv.irc_port)
+                if rng.randrange(2):
+                    v.register("v%d" % round_)
+                vandals.append(v)
+            v = rng.choice(vandals)
+            lines = []
+            for _ in range(10):
+                words = [rng.choice(IRC_WORDS) for _ in range(
+                    rng.randrange(1, 8))]
+                if rng.randrange(8) == 0:
+                    words.append("z" * rng.randrange(400, 3000))
+                lines.append(" ".join(words).encode("utf-8",
+                                                    "surrogateescape"))
+            try:
+                v.s.sendall(b"\r\n".join(lines) + b"\r\n")
+            except OSError:
+                vandals.remove(v)
+            a.say("canary %d" % round_)
+        for i in range(40):
+            b.expect(r"^canary_a: canary %d$" % i)
+        assert srv.alive()
+        for v in vandals:
+            v.s.close()
