@@ -147,6 +147,10 @@ room_free(struct hub *h, struct room *r)
     if (r->next != NULL)
         r->next->prev = r->prev;
     h->nrooms--;
+    while (r->nbans > 0)
+        free(r->bans[--r->nbans].mask);
+    free(r->bans);
+    free(r->invited);
     free(r->topic);
     free(r);
 }
@@ -177,10 +181,13 @@ hub_fini(struct hub *h)
                 free(m);
             }
             free(u->away);
+            free(u->real);
             free(u);
         }
     while (h->room_list != NULL)
         room_free(h, h->room_list);
+    for (i = 0; i < HUB_WHOWAS_MAX; i++)
+        free(h->gone[i].real);
     free(h->users);
     free(h->rooms);
     memset(h, 0, sizeof(*h));
@@ -218,6 +225,79 @@ hub_user_new(struct hub *h, const char *nick, size_t len, const char *host,
     users_put(h, u);
     *err = HUB_OK;
     return u;
+}
+
+void
+hub_user_describe(struct user *u, const char *ident, size_t ilen,
+                  const char *real, size_t rlen)
+{
+    if (ilen > HUB_IDENT_MAX)
+        ilen = HUB_IDENT_MAX;
+    memset(u->ident, 0, sizeof(u->ident));
+    memcpy(u->ident, ident, ilen);
+    free(u->real);
+    u->real = NULL;
+    if (rlen > 0) {
+        rlen = utf8_cut(real, rlen, HUB_REAL_MAX);
+        u->real = xmalloc(rlen + 1);
+        memcpy(u->real, real, rlen);
+        u->real[rlen] = '\0';
+    }
+}
+
+void
+hub_user_mask(const struct user *u, char *buf)
+{
+    snprintf(buf, HUB_USERMASK_LEN, "%s!%s@%s", u->nick, hub_ident(u),
+             u->host);
+}
+
+/* Remember u, under its present nickname, for WHOWAS. */
+static void
+remember(struct hub *h, const struct user *u)
+{
+    struct hub_gone *g = &h->gone[h->ngone++ % HUB_WHOWAS_MAX];
+
+    free(g->real);
+    memcpy(g->nick, u->nick, sizeof(g->nick));
+    memcpy(g->ident, hub_ident(u), strlen(hub_ident(u)) + 1);
+    memcpy(g->host, u->host, sizeof(g->host));
+    g->real = u->real != NULL ? xstrdup(u->real) : NULL;
+    g->at = (uint64_t)time(NULL);
+}
+
+const struct hub_gone *
+hub_gone_at(const struct hub *h, size_t i)
+{
+    if (i >= h->ngone || i >= HUB_WHOWAS_MAX)
+        return NULL;
+    return &h->gone[(h->ngone - 1 - i) % HUB_WHOWAS_MAX];
+}
+
+const struct hub_gone *
+hub_whowas(const struct hub *h, const char *nick, size_t len, size_t n)
+{
+    const struct hub_gone *g;
+    size_t i;
+
+    for (i = 0; (g = hub_gone_at(h, i)) != NULL; i++)
+        if (name_eqn(g->nick, nick, len) && n-- == 0)
+            return g;
+    return NULL;
+}
+
+void
+hub_each_user(struct hub *h, void (*fn)(struct user *u, void *arg),
+              void *arg)
+{
+    size_t i;
+    struct user *u, *next;
+
+    for (i = 0; i < h->users_cap; i++)
+        for (u = h->users[i]; u != NULL; u = next) {
+            next = u->hnext;
+            fn(u, arg);
+        }
 }
 
 void
@@ -293,8 +373,10 @@ hub_user_quit(struct hub *h, struct user *u, const char *reason)
     h->ops->settle(h->ctx);
     while (u->rooms != NULL)
         leave(h, u, u->rooms->room);
+    remember(h, u);
     users_take(h, u);
     free(u->away);
+    free(u->real);
     free(u);
 }
 
@@ -315,6 +397,8 @@ hub_nick(struct hub *h, struct user *u, const char *nick, size_t len)
         return HUB_OK;
     h->ops->settle(h->ctx);
     memcpy(old, u->nick, sizeof(old));
+    if (!name_eqn(old, nick, len))
+        remember(h, u);
     users_take(h, u);
     memset(u->nick, 0, sizeof(u->nick));
     memcpy(u->nick, nick, len);
@@ -336,28 +420,82 @@ hub_member(const struct user *u, const struct room *r)
     return NULL;
 }
 
+/* Is u banned from r? */
+static bool
+banned(const struct user *u, const struct room *r)
+{
+    char mask[HUB_USERMASK_LEN];
+    size_t i;
+
+    if (r->nbans == 0)
+        return false;
+    hub_user_mask(u, mask);
+    for (i = 0; i < r->nbans; i++)
+        if (mask_match(r->bans[i].mask, mask))
+            return true;
+    return false;
+}
+
+/* The index of u's invitation to r, or -1. */
+static long
+invitation(const struct user *u, const struct room *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->ninvited; i++)
+        if (name_eq(r->invited[i], u->nick))
+            return (long)i;
+    return -1;
+}
+
+/* May u join r (which it is not in)?  An invitation is used up. */
+static enum hub_err
+may_join(const struct user *u, struct room *r, const char *key)
+{
+    long inv = invitation(u, r);
+
+    if (inv < 0 && banned(u, r))
+        return HUB_ERR_BANNED;
+    if (inv < 0 && (r->modes & ROOM_INVITE_ONLY))
+        return HUB_ERR_INVITE_ONLY;
+    if (r->key[0] != '\0' && (key == NULL || strcmp(key, r->key) != 0))
+        return HUB_ERR_BAD_KEY;
+    if (r->limit > 0 && r->nmembers >= r->limit)
+        return HUB_ERR_FULL;
+    if (inv >= 0)
+        memmove(r->invited[inv], r->invited[inv + 1],
+                (r->ninvited-- - (size_t)inv - 1) * sizeof(r->invited[0]));
+    return HUB_OK;
+}
+
 enum hub_err
 hub_join(struct hub *h, struct user *u, const char *name, size_t len,
-         struct room **out, bool *joined)
+         const char *key, struct room **out, bool *joined)
 {
     struct hub_event ev = {.kind = HUB_JOIN, .from = u};
     struct room *r;
     struct member *m;
+    enum hub_err err;
 
     *joined = false;
     if (!room_is_valid(name, len))
         return HUB_ERR_ROOM_INVALID;
-    h->ops->settle(h->ctx);
     r = hub_room_find(h, name, len);
     if (r != NULL && hub_member(u, r) != NULL) {
         u->current = r;
         *out = r;
         return HUB_OK;
     }
+    if (r != NULL && (err = may_join(u, r, key)) != HUB_OK) {
+        *out = r;
+        return err;
+    }
+    h->ops->settle(h->ctx);
     m = xcalloc(1, sizeof(*m));
     if (r == NULL) {
         r = room_new(h, name, len);
         r->created = (uint64_t)time(NULL);
+        r->modes = ROOM_MODES_NEW;
         m->modes = MEMBER_OP;
         log_event("room %s created by %s", r->name, u->nick);
     }
@@ -401,8 +539,9 @@ hub_part(struct hub *h, struct user *u, struct room *r, const char *reason,
 size_t
 hub_text_room(const struct user *u, const struct room *r)
 {
-    /* ":nick!nick@host PRIVMSG #room :" and CRLF */
-    size_t over = 1 + 2 * strlen(u->nick) + 1 + 1 + strlen(u->host) +
+    /* ":nick!user@host PRIVMSG #room :" and CRLF */
+    size_t over = 1 + strlen(u->nick) + 1 + strlen(hub_ident(u)) + 1 +
+                  strlen(u->host) +
                   sizeof(" PRIVMSG ") - 1 + strlen(r->name) + 2 + 2;
 
     return 512 - over;
@@ -411,8 +550,9 @@ hub_text_room(const struct user *u, const struct room *r)
 size_t
 hub_text_user(const struct user *u, const struct user *to)
 {
-    /* ":nick!nick@host PRIVMSG to :" and CRLF */
-    size_t over = 1 + 2 * strlen(u->nick) + 2 + strlen(u->host) +
+    /* ":nick!user@host PRIVMSG to :" and CRLF */
+    size_t over = 1 + strlen(u->nick) + 1 + strlen(hub_ident(u)) + 1 +
+                  strlen(u->host) +
                   sizeof(" PRIVMSG ") - 1 + strlen(to->nick) + 4;
 
     return 512 - over;
@@ -456,9 +596,10 @@ hub_say_except(struct hub *h, struct user *u, struct room *r,
     struct hub_event ev = {.kind = kind, .from = u, .room = r, .text = text,
                            .len = len};
     char shown[4 * 1024 + 1];
+    enum hub_err err = hub_may_speak(u, r);
 
-    if (hub_member(u, r) == NULL)
-        return HUB_ERR_NOT_MEMBER;
+    if (err != HUB_OK)
+        return err;
     if (len == 0)
         return HUB_ERR_NO_TEXT;
     if (log_get_level() >= LOG_EVENTS) {
@@ -529,47 +670,267 @@ mode_event(struct hub *h, struct user *u, struct room *r, const char *change)
     h->ops->to_room(h->ctx, &ev, NULL);
 }
 
-enum hub_err
-hub_op(struct hub *h, struct user *u, struct room *r, struct user *target,
-       bool on)
+/* u's membership of r if it is an operator there, else NULL with *err. */
+static struct member *
+operator_of(const struct user *u, const struct room *r, enum hub_err *err)
 {
-    struct member *m = hub_member(u, r), *t;
-    char change[NICK_MAX + 4];
+    struct member *m = hub_member(u, r);
 
-    if (m == NULL)
-        return HUB_ERR_NOT_MEMBER;
-    if (!(m->modes & MEMBER_OP))
-        return HUB_ERR_NOT_OPERATOR;
+    *err = m == NULL                  ? HUB_ERR_NOT_MEMBER
+           : !(m->modes & MEMBER_OP) ? HUB_ERR_NOT_OPERATOR
+                                     : HUB_OK;
+    return *err == HUB_OK ? m : NULL;
+}
+
+/* +o/-o, +v/-v on the member called arg. */
+static enum hub_err
+member_mode(struct hub *h, struct user *u, struct room *r, char c, bool on,
+            const char *arg)
+{
+    unsigned bit = c == 'o' ? MEMBER_OP : MEMBER_VOICE;
+    char change[NICK_MAX + 4];
+    struct user *target;
+    struct member *t;
+
+    if (arg == NULL || arg[0] == '\0')
+        return HUB_ERR_BAD_PARAM;
+    target = hub_user_find(h, arg, strlen(arg));
+    if (target == NULL)
+        return HUB_ERR_NO_SUCH_NICK;
     t = hub_member(target, r);
     if (t == NULL)
-        return HUB_ERR_NO_SUCH_NICK;
-    if (((t->modes & MEMBER_OP) != 0) == on)
+        return HUB_ERR_NOT_IN_ROOM;
+    if (((t->modes & bit) != 0) == on)
         return HUB_OK;
-    if (on)
-        t->modes |= MEMBER_OP;
+    t->modes = on ? t->modes | bit : t->modes & ~bit;
+    snprintf(change, sizeof(change), "%c%c %s", on ? '+' : '-', c,
+             target->nick);
+    mode_event(h, u, r, change);
+    return HUB_OK;
+}
+
+/* A key: 1-23 bytes of printable ASCII but space (RFC 2812). */
+static bool
+key_is_valid(const char *k)
+{
+    size_t n = strlen(k), i;
+
+    if (n == 0 || n > HUB_KEY_MAX)
+        return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)k[i] <= ' ' || (unsigned char)k[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* "nick" and "nick!user" completed to a whole mask, into out. */
+static bool
+ban_mask(const char *arg, char *out)
+{
+    size_t n = strlen(arg), i;
+
+    if (n == 0 || n > HUB_MASK_MAX - 4)
+        return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)arg[i] <= ' ' || arg[i] == ',')
+            return false;
+    if (strchr(arg, '@') != NULL)
+        snprintf(out, HUB_MASK_MAX + 1, "%s%s", strchr(arg, '!') ? "" : "*!",
+                 arg);
+    else if (strchr(arg, '!') != NULL)
+        snprintf(out, HUB_MASK_MAX + 1, "%s@*", arg);
     else
-        t->modes &= ~MEMBER_OP;
-    snprintf(change, sizeof(change), "%co %s", on ? '+' : '-', target->nick);
+        snprintf(out, HUB_MASK_MAX + 1, "%s!*@*", arg);
+    return true;
+}
+
+static enum hub_err
+ban_mode(struct hub *h, struct user *u, struct room *r, bool on,
+         const char *arg)
+{
+    char mask[HUB_MASK_MAX + 1], change[HUB_MASK_MAX + 4];
+    size_t i;
+
+    if (arg == NULL || !ban_mask(arg, mask))
+        return HUB_ERR_BAD_PARAM;
+    for (i = 0; i < r->nbans && !name_eq(r->bans[i].mask, mask); i++)
+        ;
+    if ((i < r->nbans) == on)
+        return HUB_OK;
+    if (on) {
+        if (r->nbans == HUB_BANS_MAX)
+            return HUB_ERR_LIST_FULL;
+        r->bans = xrealloc(r->bans, (r->nbans + 1) * sizeof(*r->bans));
+        r->bans[r->nbans].mask = xstrdup(mask);
+        memcpy(r->bans[r->nbans].by, u->nick, sizeof(u->nick));
+        r->bans[r->nbans].at = (uint64_t)time(NULL);
+        r->nbans++;
+    } else {
+        free(r->bans[i].mask);
+        memmove(&r->bans[i], &r->bans[i + 1],
+                (--r->nbans - i) * sizeof(*r->bans));
+    }
+    snprintf(change, sizeof(change), "%cb %s", on ? '+' : '-', mask);
+    mode_event(h, u, r, change);
+    return HUB_OK;
+}
+
+static enum hub_err
+key_mode(struct hub *h, struct user *u, struct room *r, bool on,
+         const char *arg)
+{
+    char change[HUB_KEY_MAX + 4];
+
+    if (on && (arg == NULL || !key_is_valid(arg)))
+        return HUB_ERR_BAD_PARAM;
+    if (!on && r->key[0] == '\0')
+        return HUB_OK;
+    if (on && strcmp(r->key, arg) == 0)
+        return HUB_OK;
+    snprintf(change, sizeof(change), "%ck %s", on ? '+' : '-',
+             on ? arg : r->key);
+    memset(r->key, 0, sizeof(r->key));
+    if (on)
+        memcpy(r->key, arg, strlen(arg));
+    mode_event(h, u, r, change);
+    return HUB_OK;
+}
+
+static enum hub_err
+limit_mode(struct hub *h, struct user *u, struct room *r, bool on,
+           const char *arg)
+{
+    char change[32], *end;
+    unsigned long n = 0;
+
+    if (on) {
+        if (arg == NULL || arg[0] < '0' || arg[0] > '9')
+            return HUB_ERR_BAD_PARAM;
+        n = strtoul(arg, &end, 10);
+        if (*end != '\0' || n == 0 || n > 1000000)
+            return HUB_ERR_BAD_PARAM;
+    }
+    if (r->limit == n)
+        return HUB_OK;
+    r->limit = n;
+    if (on)
+        snprintf(change, sizeof(change), "+l %lu", n);
+    else
+        snprintf(change, sizeof(change), "-l");
+    mode_event(h, u, r, change);
+    return HUB_OK;
+}
+
+/* The room mode letters without parameters, and their bits. */
+static const struct {
+    char     c;
+    unsigned bit;
+} flag_modes[] = {
+    {'t', ROOM_TOPIC_LOCK},  {'n', ROOM_NO_EXTERNAL}, {'m', ROOM_MODERATED},
+    {'i', ROOM_INVITE_ONLY}, {'s', ROOM_SECRET},
+};
+
+enum hub_err
+hub_mode(struct hub *h, struct user *u, struct room *r, char c, bool on,
+         const char *arg)
+{
+    char change[3] = {on ? '+' : '-', c, '\0'};
+    enum hub_err err;
+    size_t i;
+
+    for (i = 0; i < sizeof(flag_modes) / sizeof(flag_modes[0]); i++)
+        if (flag_modes[i].c == c)
+            break;
+    if (i == sizeof(flag_modes) / sizeof(flag_modes[0]) &&
+        strchr("ovbkl", c) == NULL)
+        return HUB_ERR_UNKNOWN_MODE;
+    if (operator_of(u, r, &err) == NULL)
+        return err;
+    switch (c) {
+    case 'o':
+    case 'v':
+        return member_mode(h, u, r, c, on, arg);
+    case 'b':
+        return ban_mode(h, u, r, on, arg);
+    case 'k':
+        return key_mode(h, u, r, on, arg);
+    case 'l':
+        return limit_mode(h, u, r, on, arg);
+    default:
+        break;
+    }
+    if (((r->modes & flag_modes[i].bit) != 0) == on)
+        return HUB_OK;
+    r->modes = on ? r->modes | flag_modes[i].bit
+                  : r->modes & ~flag_modes[i].bit;
+    if (c == 'i' && !on)
+        r->ninvited = 0;                /* invitations lapse with +i */
     mode_event(h, u, r, change);
     return HUB_OK;
 }
 
 enum hub_err
-hub_topic_lock(struct hub *h, struct user *u, struct room *r, bool on)
+hub_may_speak(const struct user *u, const struct room *r)
 {
-    struct member *m = hub_member(u, r);
+    const struct member *m = hub_member(u, r);
 
     if (m == NULL)
-        return HUB_ERR_NOT_MEMBER;
-    if (!(m->modes & MEMBER_OP))
-        return HUB_ERR_NOT_OPERATOR;
-    if (((r->modes & ROOM_TOPIC_LOCK) != 0) == on)
+        return (r->modes & ROOM_NO_EXTERNAL) ? HUB_ERR_CANNOT_SEND : HUB_OK;
+    if (m->modes & (MEMBER_OP | MEMBER_VOICE))
         return HUB_OK;
-    if (on)
-        r->modes |= ROOM_TOPIC_LOCK;
-    else
-        r->modes &= ~ROOM_TOPIC_LOCK;
-    mode_event(h, u, r, on ? "+t" : "-t");
+    if ((r->modes & ROOM_MODERATED) || banned(u, r))
+        return HUB_ERR_CANNOT_SEND;
+    return HUB_OK;
+}
+
+enum hub_err
+hub_kick(struct hub *h, struct user *u, struct room *r, struct user *target,
+         const char *reason, size_t len)
+{
+    struct hub_event ev = {.kind = HUB_KICK, .from = u, .room = r,
+                           .to = target, .text = reason, .len = len};
+    enum hub_err err;
+
+    if (operator_of(u, r, &err) == NULL)
+        return err;
+    if (hub_member(target, r) == NULL)
+        return HUB_ERR_NOT_IN_ROOM;
+    if (len == 0) {
+        ev.text = u->nick;
+        ev.len = strlen(u->nick);
+    }
+    ev.len = utf8_cut(ev.text, ev.len, HUB_TOPIC_MAX);
+    h->ops->settle(h->ctx);
+    log_event("%s kicked %s from %s", u->nick, target->nick, r->name);
+    h->ops->to_room(h->ctx, &ev, NULL);
+    h->ops->settle(h->ctx);
+    leave(h, target, r);
+    return HUB_OK;
+}
+
+enum hub_err
+hub_invite(struct hub *h, struct user *u, struct room *r,
+           struct user *target)
+{
+    struct hub_event ev = {.kind = HUB_INVITE, .from = u, .room = r,
+                           .to = target};
+    enum hub_err err = HUB_OK;
+
+    if ((r->modes & ROOM_INVITE_ONLY) ? operator_of(u, r, &err) == NULL
+                                      : hub_member(u, r) == NULL)
+        return err != HUB_OK ? err : HUB_ERR_NOT_MEMBER;
+    if (hub_member(target, r) != NULL)
+        return HUB_ERR_IN_ROOM;
+    if (invitation(target, r) < 0) {
+        if (r->ninvited == HUB_INVITES_MAX)     /* the oldest lapses */
+            memmove(r->invited[0], r->invited[1],
+                    --r->ninvited * sizeof(r->invited[0]));
+        r->invited = xrealloc(r->invited,
+                              (r->ninvited + 1) * sizeof(r->invited[0]));
+        memcpy(r->invited[r->ninvited++], target->nick, NICK_MAX + 1);
+    }
+    log_event("%s invited %s to %s", u->nick, target->nick, r->name);
+    h->ops->to_user(h->ctx, target, &ev);
     return HUB_OK;
 }
 

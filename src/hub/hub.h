@@ -21,11 +21,20 @@
 
 #define HUB_HOST_LEN 64
 #define HUB_TOPIC_MAX 390       /* bytes of a topic (fits one IRC line) */
+#define HUB_IDENT_MAX 10        /* bytes of an IRC user name (USERLEN) */
+#define HUB_REAL_MAX 64         /* bytes of an IRC real name */
+#define HUB_KEY_MAX 23          /* bytes of a room key (RFC 2812) */
+#define HUB_BANS_MAX 64         /* ban masks of one room (MAXLIST) */
+#define HUB_MASK_MAX 100        /* bytes of one ban mask */
+#define HUB_USERMASK_LEN (2 * NICK_MAX + HUB_HOST_LEN + 2)
+#define HUB_INVITES_MAX 32      /* pending invitations to one room */
+#define HUB_WHOWAS_MAX 128      /* gone nicknames remembered */
 
 struct user;
 struct room;
 
-#define MEMBER_OP 0x1           /* room operator ("@") */
+#define MEMBER_OP    0x1        /* room operator ("@") */
+#define MEMBER_VOICE 0x2        /* may speak in a moderated room ("+") */
 
 /* A user in a room: linked into both. */
 struct member {
@@ -33,10 +42,15 @@ struct member {
     struct room   *room;
     struct member *rnext, *rprev;   /* room->members, in joining order */
     struct member *unext;           /* user->rooms, newest first */
-    unsigned       modes;           /* MEMBER_OP */
+    unsigned       modes;           /* MEMBER_OP, MEMBER_VOICE */
 };
 
-#define ROOM_TOPIC_LOCK 0x1     /* +t: only operators set the topic */
+#define ROOM_TOPIC_LOCK  0x01   /* +t: only operators set the topic */
+#define ROOM_NO_EXTERNAL 0x02   /* +n: only members send to it */
+#define ROOM_MODERATED   0x04   /* +m: only operators and voiced speak */
+#define ROOM_INVITE_ONLY 0x08   /* +i: join by invitation only */
+#define ROOM_SECRET      0x10   /* +s: hidden from non-members' lists */
+#define ROOM_MODES_NEW   ROOM_NO_EXTERNAL   /* a new room's modes */
 
 struct user {
     struct user   *hnext;           /* the nickname table's chain */
@@ -45,9 +59,18 @@ struct user {
     struct room   *current;         /* where plain text goes, or NULL */
     void          *client;          /* borrowed: the door's connection */
     char          *away;            /* owned: the away message, or NULL */
+    char          *real;            /* owned: the IRC real name, or NULL */
     uint64_t       mark;            /* visited, in hub_each_sharer() */
     char           nick[NICK_MAX + 1];
+    char           ident[HUB_IDENT_MAX + 1];  /* IRC user name ("": nick) */
     char           host[HUB_HOST_LEN];
+};
+
+/* A ban: who may not join or speak, and who set it when. */
+struct ban {
+    char    *mask;                  /* owned: "nick!user@host", wildcards */
+    char     by[NICK_MAX + 1];
+    uint64_t at;                    /* seconds since the epoch */
 };
 
 struct room {
@@ -60,8 +83,23 @@ struct room {
     char           topic_by[NICK_MAX + 1];  /* who set it */
     uint64_t       topic_at;        /* when (seconds since the epoch) */
     uint64_t       created;         /* when (seconds since the epoch) */
-    unsigned       modes;           /* ROOM_TOPIC_LOCK */
+    unsigned       modes;           /* ROOM_TOPIC_LOCK, ... */
+    size_t         limit;           /* +l: most members, 0: no limit */
+    struct ban    *bans;            /* owned: +b, nbans of them */
+    size_t         nbans;
+    char         (*invited)[NICK_MAX + 1];  /* owned: folded nicknames */
+    size_t         ninvited;
+    char           key[HUB_KEY_MAX + 1];    /* +k ("": none) */
     char           name[ROOM_MAX + 1];
+};
+
+/* A user that left, or a nickname given up, for WHOWAS. */
+struct hub_gone {
+    char     nick[NICK_MAX + 1];
+    char     ident[HUB_IDENT_MAX + 1];
+    char     host[HUB_HOST_LEN];
+    char    *real;                  /* owned, or NULL */
+    uint64_t at;                    /* seconds since the epoch */
 };
 
 /* What happened, for the server to encode and deliver. */
@@ -76,13 +114,16 @@ enum hub_kind {
     HUB_NICK,           /* from, once called old, is now from->nick */
     HUB_TOPIC,          /* from set room's topic to text */
     HUB_MODE,           /* from changed room's modes: text ("+o bob") */
+    HUB_KICK,           /* from put `to` out of room (text: the reason) */
+    HUB_INVITE,         /* from invites `to` to room (to `to` alone) */
 };
 
 struct hub_event {
     enum hub_kind      kind;
     const struct user *from;
     const struct room *room;        /* HUB_SAY ... HUB_PART, HUB_TOPIC */
-    const struct user *to;          /* HUB_PRIVATE, a private HUB_NOTICE */
+    const struct user *to;          /* HUB_PRIVATE, a private HUB_NOTICE,
+                                     * HUB_KICK, HUB_INVITE */
     const char        *text;        /* cleaned UTF-8 (IRC codes kept) */
     size_t             len;
     const char        *old;         /* HUB_NICK: the former nickname */
@@ -108,6 +149,16 @@ enum hub_err {
     HUB_ERR_NOT_MEMBER,
     HUB_ERR_NO_TEXT,
     HUB_ERR_NOT_OPERATOR,
+    HUB_ERR_NOT_IN_ROOM,    /* the target is not a member */
+    HUB_ERR_IN_ROOM,        /* the target is a member already */
+    HUB_ERR_CANNOT_SEND,    /* +n, +m or a ban keeps the sender quiet */
+    HUB_ERR_BANNED,         /* +b matches the joiner */
+    HUB_ERR_INVITE_ONLY,    /* +i and no invitation */
+    HUB_ERR_BAD_KEY,        /* +k and not that key */
+    HUB_ERR_FULL,           /* +l reached */
+    HUB_ERR_UNKNOWN_MODE,   /* not a mode the hub knows */
+    HUB_ERR_BAD_PARAM,      /* a mode's parameter is missing or invalid */
+    HUB_ERR_LIST_FULL,      /* HUB_BANS_MAX bans already */
 };
 
 struct hub {
@@ -120,6 +171,8 @@ struct hub {
     struct room          *room_list;
     uint64_t              guests;   /* the last guestN handed out */
     uint64_t              marks;    /* hub_each_sharer()'s generation */
+    struct hub_gone       gone[HUB_WHOWAS_MAX];     /* a ring, for WHOWAS */
+    size_t                ngone;    /* ever recorded */
 };
 
 void hub_init(struct hub *h, const struct hub_ops *ops, void *ctx);
@@ -134,6 +187,19 @@ void hub_guest_nick(struct hub *h, char *buf);
 struct user *hub_user_new(struct hub *h, const char *nick, size_t len,
                           const char *host, size_t hostlen, void *client,
                           enum hub_err *err);
+/* u's IRC user name and real name (the line door leaves them unset: the
+ * user name is then the nickname). */
+void hub_user_describe(struct user *u, const char *ident, size_t ilen,
+                       const char *real, size_t rlen);
+/* u's user name: the IRC one, or its nickname. */
+static inline const char *
+hub_ident(const struct user *u)
+{
+    return u->ident[0] != '\0' ? u->ident : u->nick;
+}
+/* "nick!user@host" of u, into buf (HUB_USERMASK_LEN bytes). */
+void hub_user_mask(const struct user *u, char *buf);
+
 /* u leaves every room (each user sharing a room with u is told once,
  * HUB_QUIT with reason) and is freed. */
 void hub_user_quit(struct hub *h, struct user *u, const char *reason);
@@ -145,9 +211,12 @@ enum hub_err hub_nick(struct hub *h, struct user *u, const char *nick,
 
 /* u joins room name (created if missing, u its operator) and it becomes
  * u's current room; the room, u included, is told (HUB_JOIN).  *out is the
- * room.  Joining a room u is in only makes it current (*joined = false). */
+ * room.  Joining a room u is in only makes it current (*joined = false).
+ * An existing room's bans, +i, key (key: NULL for none given) and +l are
+ * checked, in that order; an invitation passes the first two. */
 enum hub_err hub_join(struct hub *h, struct user *u, const char *name,
-                      size_t len, struct room **out, bool *joined);
+                      size_t len, const char *key, struct room **out,
+                      bool *joined);
 /* u leaves r, which the room, u included, is told (HUB_PART); a room left
  * empty is gone.  u's current room becomes its newest other one. */
 enum hub_err hub_part(struct hub *h, struct user *u, struct room *r,
@@ -164,14 +233,35 @@ enum hub_err hub_say_except(struct hub *h, struct user *u, struct room *r,
                             enum hub_kind kind, const char *text,
                             size_t len, const struct user *except);
 
-/* u gives (on) or takes operator status to target in r; the room is told
- * (HUB_MODE "+o nick").  u must be an operator, target a member. */
-enum hub_err hub_op(struct hub *h, struct user *u, struct room *r,
-                    struct user *target, bool on);
-/* u locks (on) or unlocks r's topic to operators; the room is told
- * (HUB_MODE "+t"). */
-enum hub_err hub_topic_lock(struct hub *h, struct user *u, struct room *r,
-                            bool on);
+/* u sets (on) or unsets mode c of r; the room is told (HUB_MODE "+o bob",
+ * "-t", "+k key", "+l 10", "+b mask") unless nothing changed.  u must be
+ * an operator of r.  The modes: o and v (arg: a member's nickname), b
+ * (arg: a mask; "nick" and "nick!user" are completed with "!*@*"), k (arg:
+ * 1-23 bytes of printable ASCII but space; unset: any arg or none), l
+ * (arg: a positive number; unset: none), and t n m i s (no arg). */
+enum hub_err hub_mode(struct hub *h, struct user *u, struct room *r, char c,
+                      bool on, const char *arg);
+/* May u say something in r?  HUB_OK, HUB_ERR_CANNOT_SEND (+n and not a
+ * member, +m and neither voiced nor an operator, or banned and neither). */
+enum hub_err hub_may_speak(const struct user *u, const struct room *r);
+/* u puts target out of r with reason (len 0: u's nickname); the room,
+ * target included, is told (HUB_KICK).  u must be an operator. */
+enum hub_err hub_kick(struct hub *h, struct user *u, struct room *r,
+                      struct user *target, const char *reason, size_t len);
+/* u invites target to r: target is told (HUB_INVITE) and may join past
+ * +i and bans once.  u must be a member (an operator if r is +i), target
+ * not one yet. */
+enum hub_err hub_invite(struct hub *h, struct user *u, struct room *r,
+                        struct user *target);
+/* The i-th most recent (0 first) gone user or given-up nickname, or
+ * NULL past the oldest kept. */
+const struct hub_gone *hub_gone_at(const struct hub *h, size_t i);
+/* The n-th most recent (0 first) gone user called nick, or NULL. */
+const struct hub_gone *hub_whowas(const struct hub *h, const char *nick,
+                                  size_t len, size_t n);
+/* Call fn(u, arg) for every user. */
+void hub_each_user(struct hub *h, void (*fn)(struct user *u, void *arg),
+                   void *arg);
 /* u is away with text (len 0: back). */
 void hub_away(struct hub *h, struct user *u, const char *text, size_t len);
 

@@ -93,3 +93,31 @@ name_hash(const char *s, size_t len)
     }
     return h;
 }
+
+bool
+mask_match(const char *mask, const char *s)
+{
+    const char *star = NULL, *resume = NULL;
+
+    /* Greedy with one step of backtracking: on a mismatch after a '*',
+     * let that star take one more byte of s and try again. */
+    while (*s != '\0') {
+        if (*mask == '*') {
+            star = ++mask;
+            resume = s;
+        } else if (*mask == '?' ||
+                   (*mask != '\0' && name_fold((unsigned char)*mask) ==
+                                         name_fold((unsigned char)*s))) {
+            mask++;
+            s++;
+        } else if (star != NULL) {
+            mask = star;
+            s = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*mask == '*')
+        mask++;
+    return *mask == '\0';
+}

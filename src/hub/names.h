@@ -40,4 +40,8 @@ int name_cmp(const char *a, const char *b);
  * bytes). */
 uint64_t name_hash(const char *s, size_t len);
 
+/* True if s matches the IRC mask (a ban: "nick!user@host"), where '*'
+ * stands for any run of bytes and '?' for one, ignoring ASCII case. */
+bool mask_match(const char *mask, const char *s);
+
 #endif

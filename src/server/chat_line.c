@@ -133,6 +133,14 @@ line_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
         n = snprintf(buf, cap, "*** %s sets mode %.*s on %s\n", from, t,
                      text, room);
         break;
+    case HUB_KICK:
+        n = snprintf(buf, cap, "*** %s was kicked from %s by %s (%.*s)\n",
+                     ev->to->nick, room, from, t, text);
+        break;
+    case HUB_INVITE:
+        n = snprintf(buf, cap, "*** %s invites you to %s (/join %s)\n", from,
+                     room, room);
+        break;
     }
     if (n < 0)
         return 0;
@@ -265,8 +273,19 @@ tell_room(struct conn *c, const struct room *r)
           r->nmembers == 1 ? "" : "s");
 }
 
+/* c says text in r (kind HUB_SAY or HUB_ACTION), or is told why not. */
 static void
-join(struct conn *c, const char *name, size_t len)
+say(struct conn *c, struct room *r, enum hub_kind kind, const char *text,
+    size_t len)
+{
+    if (hub_say(hub_of(c), user_of(c), r, kind, text, len) ==
+        HUB_ERR_CANNOT_SEND)
+        reply(c, "*** error: you cannot speak in %s (%s)", r->name,
+              (r->modes & ROOM_MODERATED) ? "it is moderated" : "banned");
+}
+
+static void
+join(struct conn *c, const char *name, size_t len, const char *key)
 {
     char buf[ROOM_MAX + 2];
     struct room *r;
@@ -278,7 +297,23 @@ join(struct conn *c, const char *name, size_t len)
         name = buf;
         len++;
     }
-    if (hub_join(hub_of(c), user_of(c), name, len, &r, &joined) != HUB_OK) {
+    switch (hub_join(hub_of(c), user_of(c), name, len, key, &r, &joined)) {
+    case HUB_OK:
+        break;
+    case HUB_ERR_BANNED:
+        reply(c, "*** error: you are banned from %s", r->name);
+        return;
+    case HUB_ERR_INVITE_ONLY:
+        reply(c, "*** error: %s is invite-only", r->name);
+        return;
+    case HUB_ERR_BAD_KEY:
+        reply(c, "*** error: %s needs its key: /join %s KEY", r->name,
+              r->name);
+        return;
+    case HUB_ERR_FULL:
+        reply(c, "*** error: %s is full", r->name);
+        return;
+    default:
         reply(c, "*** error: bad room name '%.*s' (# and 1-49 characters, "
               "no spaces, commas or colons)", (int)len, name);
         return;
@@ -297,10 +332,21 @@ cmd_join(struct conn *c, const char *args)
 
     name = word(&args, &len);
     if (name == NULL) {
-        reply(c, "*** error: usage: /join #room");
+        reply(c, "*** error: usage: /join #room [key]");
         return;
     }
-    join(c, name, len);
+    {
+        char key[HUB_KEY_MAX + 2];
+        size_t klen;
+        const char *k = word(&args, &klen);
+
+        if (k != NULL) {
+            klen = klen < sizeof(key) - 1 ? klen : sizeof(key) - 1;
+            memcpy(key, k, klen);
+            key[klen] = '\0';
+        }
+        join(c, name, len, k != NULL ? key : NULL);
+    }
 }
 
 /* "[#room] [text]": the room named first, or the current one (NULL, with
@@ -370,7 +416,7 @@ cmd_me(struct conn *c, const char *args)
         reply(c, "*** error: usage: /me text");
         return;
     }
-    hub_say(hub_of(c), user_of(c), r, HUB_ACTION, args, strlen(args));
+    say(c, r, HUB_ACTION, args, strlen(args));
 }
 
 static void
@@ -424,6 +470,9 @@ cmd_rooms(struct conn *c, const char *args)
         all[i++] = r;
     qsort(all, i, sizeof(*all), by_name);
     for (i = 0; i < h->nrooms; i++) {
+        if ((all[i]->modes & ROOM_SECRET) &&
+            hub_member(user_of(c), all[i]) == NULL)
+            continue;
         if (all[i]->topic != NULL)
             reply(c, "*** %s (%zu) %s", all[i]->name, all[i]->nmembers,
                   all[i]->topic);
@@ -478,7 +527,7 @@ cmd_help(struct conn *c, const char *args)
     static const char *const lines[] = {
         "*** commands:",
         "***   /nick NAME             change your nickname",
-        "***   /join #room            join a room (made if missing) and talk "
+        "***   /join #room [key]      join a room (made if missing) and talk "
         "there",
         "***   /part [#room] [reason] leave a room (default: this one)",
         "***   /msg NICK text         a private message",
@@ -546,10 +595,9 @@ take_line(struct conn *c, const char *data, size_t n)
     if (text[0] == '/' && (len == 1 || text[1] != '/')) {
         command(c, text);
     } else if ((r = current(c)) != NULL) {
-        const char *say = text[0] == '/' ? text + 1 : text;
+        const char *t = text[0] == '/' ? text + 1 : text;
 
-        hub_say(hub_of(c), user_of(c), r, HUB_SAY, say,
-                len - (size_t)(say - text));
+        say(c, r, HUB_SAY, t, len - (size_t)(t - text));
     }
 }
 
@@ -586,7 +634,7 @@ chat_open(struct conn *c)
     reply(c, "Welcome to chatd, %s! Type /help for the commands.", u->nick);
     if (srv->motd != NULL)
         route_copy_to_conn(&srv->route, c, srv->motd, srv->motdlen);
-    join(c, LOBBY, strlen(LOBBY));
+    join(c, LOBBY, strlen(LOBBY), NULL);
 }
 
 static void

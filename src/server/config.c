@@ -196,6 +196,7 @@ config_usage(void *stream)
 "      --max-clients N    refuse connections beyond N (0: no limit)\n"
 "      --log NAME         console: events, sink, trace, quiet\n"
 "      --motd FILE        message of the day, shown on joining (chat)\n"
+"      --oper NAME:PASSWORD  an IRC operator's name and password (chat)\n"
 "      --node-name NAME   this server's name (IRC; default chatd)\n"
 "  -h, --help             this text\n"
 "      --version          the version\n"
@@ -207,7 +208,7 @@ config_usage(void *stream)
 enum {
     OPT_FRAMING = 256, OPT_ROUTE, OPT_PREFIX, OPT_GREETING, OPT_MAX_MESSAGE,
     OPT_QUEUE_LIMIT, OPT_ON_OVERFLOW, OPT_IDLE_TIMEOUT, OPT_MAX_CLIENTS,
-    OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_VERSION,
+    OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_OPER, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -226,6 +227,7 @@ static const struct option long_opts[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"motd", required_argument, NULL, OPT_MOTD},
     {"node-name", required_argument, NULL, OPT_NODE_NAME},
+    {"oper", required_argument, NULL, OPT_OPER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -324,6 +326,14 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
         return 0;
     case OPT_MOTD:
         cfg->motd = val;
+        return 0;
+    case OPT_OPER:
+        if (strchr(val, ':') == NULL || val[0] == ':' ||
+            val[strlen(val) - 1] == ':' || strpbrk(val, " \t\r\n") != NULL) {
+            errf(err, "bad --oper '%s' (NAME:PASSWORD, no spaces)", val);
+            return -1;
+        }
+        cfg->oper = val;
         return 0;
     case OPT_NODE_NAME:
         if (val[0] == '\0' || strlen(val) > 63 ||

@@ -40,6 +40,7 @@ struct config {
     unsigned      max_clients;          /* 0 = as many as descriptors allow */
     enum logfmt   log;
     const char   *motd;                 /* --motd FILE, or NULL */
+    const char   *oper;                 /* --oper NAME:PASSWORD, or NULL */
     const char   *node_name;            /* --node-name (the IRC server
                                          * name), or NULL */
     /* Set by profiles only. */

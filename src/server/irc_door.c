@@ -28,13 +28,16 @@
 #define IRC_TEXT_MAX  (IRC_LINE_MAX - 2)    /* a line without its CRLF */
 #define PING_AFTER_MS (120 * 1000)          /* silence before we PING */
 #define PONG_WAIT_MS  (60 * 1000)           /* then silence before we close */
-#define REAL_MAX      64
+#define REAL_MAX      HUB_REAL_MAX
+#define MODES_MAX     6         /* changes with a parameter in one MODE */
 
 #define IRC_F_USER    0x01      /* USER was given */
 #define IRC_F_CAP     0x02      /* CAP negotiation holds registration */
 #define IRC_F_SKIP    0x04      /* dropping the rest of an overlong line */
 #define IRC_F_PINGED  0x08      /* we sent PING, no answer yet */
 #define IRC_F_INVIS   0x10      /* user mode +i */
+#define IRC_F_WALLOPS 0x20      /* user mode +w */
+#define IRC_F_OPER    0x40      /* user mode +o: an IRC operator */
 
 struct irc {
     struct user      *user;             /* the hub's, once registered */
@@ -43,6 +46,7 @@ struct irc {
     struct loop_timer ping;
     char              nick[NICK_MAX + 1];   /* before registration */
     char              real[REAL_MAX + 1];   /* USER's realname */
+    char              ident[HUB_IDENT_MAX + 1];  /* USER's user name */
 };
 
 static struct irc *
@@ -122,12 +126,14 @@ irc_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
     const char *room = ev->room != NULL ? ev->room->name : "";
     int t = (int)ev->len, n = 0;
     const char *text = ev->text != NULL ? ev->text : "";
-    char src[NICK_MAX * 2 + HUB_HOST_LEN + 4];
+    char src[HUB_USERMASK_LEN];
 
     (void)w;
     snprintf(src, sizeof(src), "%s!%s@%s", ev->kind == HUB_NICK ? ev->old
                                                                 : u->nick,
-             ev->kind == HUB_NICK ? ev->old : u->nick, u->host);
+             ev->kind == HUB_NICK && u->ident[0] == '\0' ? ev->old
+                                                        : hub_ident(u),
+             u->host);
     switch (ev->kind) {
     case HUB_SAY:
         n = snprintf(buf, cap, ":%s PRIVMSG %s :%.*s\r\n", src, room, t, text);
@@ -162,6 +168,14 @@ irc_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
     case HUB_MODE:
         n = snprintf(buf, cap, ":%s MODE %s %.*s\r\n", src, room, t, text);
         break;
+    case HUB_KICK:
+        n = snprintf(buf, cap, ":%s KICK %s %s :%.*s\r\n", src, room,
+                     ev->to->nick, t, text);
+        break;
+    case HUB_INVITE:
+        n = snprintf(buf, cap, ":%s INVITE %s %s\r\n", src, ev->to->nick,
+                     room);
+        break;
     }
     if (n < 0)
         return 0;
@@ -183,15 +197,34 @@ irc_wire(const struct conn *c, const struct room *r)
 
 /* --- registration ----------------------------------------------------- */
 
+/* May c see r in lists (LIST, NAMES, WHOIS)?  Not a secret one it is not
+ * in. */
+static bool
+visible(const struct conn *c, const struct room *r)
+{
+    return !(r->modes & ROOM_SECRET) ||
+           hub_member(irc_of(c)->user, r) != NULL;
+}
+
+/* "@" for an operator, "+" for a voiced member, "" for the rest. */
+static const char *
+prefix(const struct member *m)
+{
+    return (m->modes & MEMBER_OP) ? "@" : (m->modes & MEMBER_VOICE) ? "+" : "";
+}
+
+/* RPL_NAMREPLY lines for r (none for a secret room c is not in). */
 static void
-send_names(struct conn *c, const struct room *r)
+names_of(struct conn *c, const struct room *r)
 {
     char line[IRC_LINE_MAX];
     const struct member *m;
     int head, n;
 
-    head = snprintf(line, sizeof(line), ":%s 353 %s = %s :", sname(c),
-                    me(c), r->name);
+    if (!visible(c, r))
+        return;
+    head = snprintf(line, sizeof(line), ":%s 353 %s %c %s :", sname(c),
+                    me(c), (r->modes & ROOM_SECRET) ? '@' : '=', r->name);
     n = head;
     for (m = r->members; m != NULL; m = m->rnext) {
         size_t need = strlen(m->user->nick) + 2;
@@ -201,10 +234,16 @@ send_names(struct conn *c, const struct room *r)
             n = head;
         }
         n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s ",
-                      (m->modes & MEMBER_OP) ? "@" : "", m->user->nick);
+                      prefix(m), m->user->nick);
     }
     if (n > head)
         send_line(c, "%.*s", n - 1, line);
+}
+
+static void
+send_names(struct conn *c, const struct room *r)
+{
+    names_of(c, r);
     numeric(c, 366, "%s :End of /NAMES list.", r->name);
 }
 
@@ -249,11 +288,15 @@ welcome(struct conn *c)
     numeric(c, 2, ":Your host is %s, running version chatd-" CHATD_VERSION,
             sname(c));
     numeric(c, 3, ":This server has been started for you");
-    numeric(c, 4, "%s chatd-" CHATD_VERSION " i ot o", sname(c));
+    numeric(c, 4, "%s chatd-" CHATD_VERSION " iow biklmnostv bklov",
+            sname(c));
     numeric(c, 5, "CASEMAPPING=ascii CHANTYPES=# NICKLEN=%d CHANNELLEN=%d "
-            "TOPICLEN=%d PREFIX=(o)@ CHANMODES=,,,t NETWORK=chatd "
+            "TOPICLEN=%d USERLEN=%d KEYLEN=%d PREFIX=(ov)@+ "
+            "CHANMODES=b,k,l,imnst MAXLIST=b:%d MODES=%d NETWORK=chatd "
+            "TARGMAX=JOIN:,KICK:,NAMES:,NOTICE:,PART:,PRIVMSG:,WHOWAS: "
             ":are supported by this server", NICK_MAX, ROOM_MAX,
-            HUB_TOPIC_MAX);
+            HUB_TOPIC_MAX, HUB_IDENT_MAX, HUB_KEY_MAX, HUB_BANS_MAX,
+            MODES_MAX);
     send_lusers(c);
     send_motd(c);
 }
@@ -275,6 +318,8 @@ try_register(struct conn *c)
         st->nick[0] = '\0';
         return;
     }
+    hub_user_describe(st->user, st->ident, strlen(st->ident), st->real,
+                      strlen(st->real));
     c->name = st->user->nick;
     log_event("%s registered as %s (IRC)", c->peer, st->user->nick);
     welcome(c);
@@ -362,7 +407,7 @@ static void
 cmd_user(const struct cmd_ctx *x)
 {
     const struct irc_param *real;
-    size_t len;
+    size_t len, i;
 
     if (x->st->user != NULL) {
         numeric(x->c, 462, ":You may not reregister");
@@ -377,6 +422,15 @@ cmd_user(const struct cmd_ctx *x)
     }
     len = text_clean(x->st->real, REAL_MAX, real->p, real->len, 0);
     x->st->real[len] = '\0';
+    /* The user name: what fits, of the bytes that may stand in a mask. */
+    for (len = 0, i = 0; i < x->m->params[0].len && len < HUB_IDENT_MAX; i++) {
+        unsigned char ch = (unsigned char)x->m->params[0].p[i];
+
+        if (ch > ' ' && ch < 0x7f && ch != '!' && ch != '@' && ch != '*' &&
+            ch != '?' && ch != ',')
+            x->st->ident[len++] = (char)ch;
+    }
+    x->st->ident[len] = '\0';
     x->st->flags |= IRC_F_USER;
     try_register(x->c);
 }
@@ -410,13 +464,36 @@ channel(const struct cmd_ctx *x, const struct irc_param *p)
 }
 
 static void
-join_one(const struct cmd_ctx *x, const struct irc_param *name)
+join_one(const struct cmd_ctx *x, const struct irc_param *name,
+         const struct irc_param *key)
 {
+    char k[HUB_KEY_MAX + 2];
     struct room *r;
     bool joined;
 
-    if (hub_join(hub_of(x->c), x->st->user, name->p, name->len, &r,
-                 &joined) != HUB_OK) {
+    if (key != NULL) {
+        size_t n = key->len < sizeof(k) - 1 ? key->len : sizeof(k) - 1;
+
+        memcpy(k, key->p, n);
+        k[n] = '\0';
+    }
+    switch (hub_join(hub_of(x->c), x->st->user, name->p, name->len,
+                     key != NULL ? k : NULL, &r, &joined)) {
+    case HUB_OK:
+        break;
+    case HUB_ERR_BANNED:
+        numeric(x->c, 474, "%s :Cannot join channel (+b)", r->name);
+        return;
+    case HUB_ERR_INVITE_ONLY:
+        numeric(x->c, 473, "%s :Cannot join channel (+i)", r->name);
+        return;
+    case HUB_ERR_BAD_KEY:
+        numeric(x->c, 475, "%s :Cannot join channel (+k)", r->name);
+        return;
+    case HUB_ERR_FULL:
+        numeric(x->c, 471, "%s :Cannot join channel (+l)", r->name);
+        return;
+    default:
         numeric(x->c, 403, "%.*s :No such channel", P(*name));
         return;
     }
@@ -433,8 +510,9 @@ join_one(const struct cmd_ctx *x, const struct irc_param *name)
 static void
 cmd_join(const struct cmd_ctx *x)
 {
-    struct irc_param item;
-    size_t off = 0;
+    struct irc_param item, key;
+    size_t off = 0, koff = 0;
+    bool keys = x->m->nparams > 1;
 
     if (!need(x, 1))
         return;
@@ -444,9 +522,13 @@ cmd_join(const struct cmd_ctx *x)
                      "", 0);
         return;
     }
-    while (irc_list_next(&x->m->params[0], &off, &item) == 0)
+    while (irc_list_next(&x->m->params[0], &off, &item) == 0) {
+        /* JOIN #a,#b key_a,key_b: the keys pair off in order. */
+        bool k = keys && irc_list_next(&x->m->params[1], &koff, &key) == 0;
+
         if (item.len > 0)
-            join_one(x, &item);
+            join_one(x, &item, k && key.len > 0 ? &key : NULL);
+    }
 }
 
 static void
@@ -516,7 +598,7 @@ message(const struct cmd_ctx *x, int notice)
                 continue;
             }
             if (hub_say_except(hub_of(x->c), x->st->user, r, kind, text,
-                               len, x->st->user) == HUB_ERR_NOT_MEMBER &&
+                               len, x->st->user) == HUB_ERR_CANNOT_SEND &&
                 !notice)
                 numeric(x->c, 404, "%s :Cannot send to channel", r->name);
             continue;
@@ -592,10 +674,9 @@ cmd_names(const struct cmd_ctx *x)
         struct room *r = hub_room_find(hub_of(x->c), item.p, item.len);
 
         if (r != NULL)
-            send_names(x->c, r);
-        else
-            numeric(x->c, 366, "%.*s :End of /NAMES list.", P(item));
+            names_of(x->c, r);
     }
+    numeric(x->c, 366, "%.*s :End of /NAMES list.", P(x->m->params[0]));
 }
 
 static void
@@ -605,8 +686,9 @@ cmd_list(const struct cmd_ctx *x)
 
     numeric(x->c, 321, "Channel :Users  Name");
     for (r = hub_of(x->c)->room_list; r != NULL; r = r->next)
-        numeric(x->c, 322, "%s %zu :%s", r->name, r->nmembers,
-                r->topic != NULL ? r->topic : "");
+        if (visible(x->c, r))
+            numeric(x->c, 322, "%s %zu :%s", r->name, r->nmembers,
+                    r->topic != NULL ? r->topic : "");
     numeric(x->c, 323, ":End of /LIST");
 }
 
@@ -617,9 +699,9 @@ who_line(struct conn *c, const struct user *u, const struct room *r)
     const struct member *m = r != NULL ? hub_member(u, r) : NULL;
 
     numeric(c, 352, "%s %s %s %s %s %c%s :0 %s",
-            r != NULL ? r->name : "*", u->nick, u->host, sname(c), u->nick,
-            u->away != NULL ? 'G' : 'H',
-            m != NULL && (m->modes & MEMBER_OP) ? "@" : "", u->nick);
+            r != NULL ? r->name : "*", hub_ident(u), u->host, sname(c),
+            u->nick, u->away != NULL ? 'G' : 'H',
+            m != NULL ? prefix(m) : "", u->real != NULL ? u->real : u->nick);
 }
 
 static void
@@ -637,6 +719,8 @@ cmd_who(const struct cmd_ctx *x)
     mask = &x->m->params[0];
     if (mask->len > 0 && mask->p[0] == '#') {
         r = hub_room_find(hub_of(x->c), mask->p, mask->len);
+        if (r != NULL && !visible(x->c, r))
+            r = NULL;
         for (m = r != NULL ? r->members : NULL; m != NULL; m = m->rnext)
             who_line(x->c, m->user, r);
     } else if ((u = hub_user_find(hub_of(x->c), mask->p, mask->len)) !=
@@ -666,111 +750,419 @@ cmd_whois(const struct cmd_ctx *x)
         numeric(x->c, 318, "%.*s :End of /WHOIS list.", P(*who));
         return;
     }
-    numeric(x->c, 311, "%s %s %s * :%s", u->nick, u->nick, u->host,
-            u->client != NULL && ((struct conn *)u->client)->door->proto ==
-                                     &proto_irc
-                ? irc_of(u->client)->real
-                : u->nick);
+    numeric(x->c, 311, "%s %s %s * :%s", u->nick, hub_ident(u), u->host,
+            u->real != NULL ? u->real : u->nick);
     rooms[0] = '\0';
     for (m = u->rooms; m != NULL && n < 400; m = m->unext)
-        n += snprintf(rooms + n, sizeof(rooms) - (size_t)n, "%s%s%s",
-                      n ? " " : "", (m->modes & MEMBER_OP) ? "@" : "",
-                      m->room->name);
+        if (visible(x->c, m->room))
+            n += snprintf(rooms + n, sizeof(rooms) - (size_t)n, "%s%s%s",
+                          n ? " " : "", prefix(m), m->room->name);
     if (n > 0)
         numeric(x->c, 319, "%s :%s", u->nick, rooms);
     numeric(x->c, 312, "%s %s :chatd", u->nick, sname(x->c));
+    if (u->client != NULL &&
+        ((struct conn *)u->client)->door->proto == &proto_irc &&
+        (irc_of(u->client)->flags & IRC_F_OPER))
+        numeric(x->c, 313, "%s :is an IRC operator", u->nick);
     if (u->away != NULL)
         numeric(x->c, 301, "%s :%s", u->nick, u->away);
     numeric(x->c, 318, "%s :End of /WHOIS list.", u->nick);
 }
 
+/* MODE on a user: only one's own, and only i, w and -o. */
+static void
+user_mode(const struct cmd_ctx *x, const struct irc_param *target)
+{
+    bool on = true;
+    size_t i;
+
+    if (!name_eqn(x->st->user->nick, target->p, target->len)) {
+        numeric(x->c, hub_user_find(hub_of(x->c), target->p, target->len)
+                          ? 502 : 401,
+                "%.*s :Can't change mode for other users", P(*target));
+        return;
+    }
+    for (i = 0; x->m->nparams > 1 && i < x->m->params[1].len; i++) {
+        char ch = x->m->params[1].p[i];
+        unsigned bit = ch == 'i' ? IRC_F_INVIS : ch == 'w' ? IRC_F_WALLOPS
+                     : ch == 'o' ? IRC_F_OPER : 0;
+
+        if (ch == '+' || ch == '-') {
+            on = ch == '+';
+        } else if (bit == 0) {
+            numeric(x->c, 501, ":Unknown MODE flag");
+        } else if (!(bit == IRC_F_OPER && on)) {    /* +o: only by OPER */
+            x->st->flags = on ? x->st->flags | bit : x->st->flags & ~bit;
+        }
+    }
+    numeric(x->c, 221, "+%s%s%s", (x->st->flags & IRC_F_INVIS) ? "i" : "",
+            (x->st->flags & IRC_F_OPER) ? "o" : "",
+            (x->st->flags & IRC_F_WALLOPS) ? "w" : "");
+}
+
+/* RPL_CHANNELMODEIS: the flags, then the key (to members) and limit. */
+static void
+show_modes(struct conn *c, const struct room *r)
+{
+    static const char letters[] = "imnst";
+    static const unsigned bits[] = {ROOM_INVITE_ONLY, ROOM_MODERATED,
+                                    ROOM_NO_EXTERNAL, ROOM_SECRET,
+                                    ROOM_TOPIC_LOCK};
+    char flags[16], args[64] = "";
+    size_t i, n = 0;
+
+    flags[n++] = '+';
+    for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+        if (r->modes & bits[i])
+            flags[n++] = letters[i];
+    if (r->key[0] != '\0') {
+        flags[n++] = 'k';
+        snprintf(args, sizeof(args), " %s",
+                 hub_member(irc_of(c)->user, r) != NULL ? r->key : "*");
+    }
+    if (r->limit > 0) {
+        flags[n++] = 'l';
+        snprintf(args + strlen(args), sizeof(args) - strlen(args), " %zu",
+                 r->limit);
+    }
+    flags[n] = '\0';
+    numeric(c, 324, "%s %s%s", r->name, flags, args);
+    numeric(c, 329, "%s %llu", r->name, (unsigned long long)r->created);
+}
+
+static void
+show_bans(struct conn *c, const struct room *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nbans; i++)
+        numeric(c, 367, "%s %s %s %llu", r->name, r->bans[i].mask,
+                r->bans[i].by, (unsigned long long)r->bans[i].at);
+    numeric(c, 368, "%s :End of channel ban list", r->name);
+}
+
+/* Say why hub_mode() refused change ch (with arg) on r; a refusal for lack
+ * of rights is said once per MODE (*told). */
+static void
+mode_refused(struct conn *c, const struct room *r, char ch, const char *arg,
+             enum hub_err err, bool *told)
+{
+    switch (err) {
+    case HUB_ERR_NOT_MEMBER:
+    case HUB_ERR_NOT_OPERATOR:
+        if (!*told)
+            numeric(c, err == HUB_ERR_NOT_MEMBER ? 442 : 482,
+                    err == HUB_ERR_NOT_MEMBER
+                        ? "%s :You're not on that channel"
+                        : "%s :You're not channel operator", r->name);
+        *told = true;
+        break;
+    case HUB_ERR_NO_SUCH_NICK:
+        numeric(c, 401, "%s :No such nick/channel", arg);
+        break;
+    case HUB_ERR_NOT_IN_ROOM:
+        numeric(c, 441, "%s %s :They aren't on that channel", arg, r->name);
+        break;
+    case HUB_ERR_UNKNOWN_MODE:
+        numeric(c, 472, "%c :is unknown mode char to me", ch);
+        break;
+    case HUB_ERR_LIST_FULL:
+        numeric(c, 478, "%s %s :Channel ban list is full", r->name, arg);
+        break;
+    case HUB_ERR_BAD_PARAM:     /* a key is not said back; nor a blank */
+        numeric(c, 696, "%s %c %s :Invalid mode parameter", r->name, ch,
+                ch != 'k' && arg != NULL && arg[0] != '\0' &&
+                        strchr(arg, ' ') == NULL
+                    ? arg
+                    : "*");
+        break;
+    default:
+        break;
+    }
+}
+
+/* Does mode ch take a parameter when set (on) or unset? */
+static bool
+takes_arg(char ch, bool on)
+{
+    return strchr("ovb", ch) != NULL || (on && strchr("kl", ch) != NULL);
+}
+
+static void
+channel_mode(const struct cmd_ctx *x, struct room *r)
+{
+    const struct irc_param *change = &x->m->params[1];
+    int next = 2, nargs = 0;
+    bool on = true, told = false;
+    size_t i;
+
+    for (i = 0; i < change->len; i++) {
+        char ch = change->p[i], arg[IRC_LINE_MAX];
+        enum hub_err err;
+
+        if (ch == '+' || ch == '-') {
+            on = ch == '+';
+            continue;
+        }
+        arg[0] = '\0';
+        if (takes_arg(ch, on) || (ch == 'k' && next < x->m->nparams)) {
+            if (next >= x->m->nparams) {
+                if (ch == 'b')
+                    show_bans(x->c, r);     /* MODE #room +b: the list */
+                else
+                    numeric(x->c, 461, "MODE :Not enough parameters");
+                continue;
+            }
+            if (nargs++ == MODES_MAX)
+                break;
+            snprintf(arg, sizeof(arg), "%.*s", P(x->m->params[next]));
+            next++;
+        }
+        err = hub_mode(hub_of(x->c), x->st->user, r, ch, on,
+                       arg[0] != '\0' || takes_arg(ch, on) ? arg : NULL);
+        if (err != HUB_OK)
+            mode_refused(x->c, r, ch, arg, err, &told);
+    }
+}
+
 static void
 cmd_mode(const struct cmd_ctx *x)
 {
-    const struct irc_param *target, *change;
+    const struct irc_param *target;
     struct room *r;
-    struct user *u;
-    bool on;
 
     if (!need(x, 1))
         return;
     target = &x->m->params[0];
     if (target->len == 0 || target->p[0] != '#') {
-        if (!name_eqn(x->st->user->nick, target->p, target->len)) {
-            numeric(x->c, 502, ":Can't change mode for other users");
-            return;
-        }
-        if (x->m->nparams > 1 && x->m->params[1].len == 2 &&
-            x->m->params[1].p[1] == 'i') {
-            if (x->m->params[1].p[0] == '+')
-                x->st->flags |= IRC_F_INVIS;
-            else
-                x->st->flags &= ~IRC_F_INVIS;
-        } else if (x->m->nparams > 1) {
-            numeric(x->c, 501, ":Unknown MODE flag");
-            return;
-        }
-        numeric(x->c, 221, "+%s", (x->st->flags & IRC_F_INVIS) ? "i" : "");
+        user_mode(x, target);
         return;
     }
     if ((r = channel(x, target)) == NULL)
         return;
-    if (x->m->nparams < 2) {
-        numeric(x->c, 324, "%s +%s", r->name,
-                (r->modes & ROOM_TOPIC_LOCK) ? "t" : "");
-        numeric(x->c, 329, "%s %llu", r->name,
-                (unsigned long long)r->created);
+    if (x->m->nparams < 2)
+        show_modes(x->c, r);
+    else
+        channel_mode(x, r);
+}
+
+/* KICK #room nick[,nick...] or, RFC 2812, KICK #a,#b nick_a,nick_b. */
+static void
+cmd_kick(const struct cmd_ctx *x)
+{
+    char reason[3 * IRC_TEXT_MAX + 1];
+    struct irc_param chan, item;
+    size_t coff = 0, off = 0, len = 0;
+    bool paired = memchr(x->m->params[0].p, ',', x->m->params[0].len) != NULL;
+    struct room *r = NULL;
+
+    if (!need(x, 2))
         return;
-    }
-    change = &x->m->params[1];
-    if (irc_param_is(change, "b") || irc_param_is(change, "+b")) {
-        numeric(x->c, 368, "%s :End of channel ban list", r->name);
-        return;
-    }
-    if (change->len != 2 || (change->p[0] != '+' && change->p[0] != '-')) {
-        numeric(x->c, 472, "%.*s :is unknown mode char to me", P(*change));
-        return;
-    }
-    on = change->p[0] == '+';
-    switch (change->p[1]) {
-    case 'o':
-        if (!need(x, 3))
-            return;
-        u = hub_user_find(hub_of(x->c), x->m->params[2].p,
-                          x->m->params[2].len);
-        if (u == NULL) {
-            numeric(x->c, 401, "%.*s :No such nick/channel",
-                    P(x->m->params[2]));
-            return;
+    if (x->m->nparams > 2)
+        len = text_clean(reason, sizeof(reason) - 1, x->m->params[2].p,
+                         x->m->params[2].len, TEXT_KEEP_FORMAT);
+    while (irc_list_next(&x->m->params[1], &off, &item) == 0) {
+        struct user *u;
+        enum hub_err err;
+        bool told = false;
+
+        if (r == NULL || paired) {
+            if (irc_list_next(&x->m->params[0], &coff, &chan) != 0)
+                return;
+            if ((r = channel(x, &chan)) == NULL)
+                continue;
         }
-        switch (hub_op(hub_of(x->c), x->st->user, r, u, on)) {
-        case HUB_ERR_NOT_MEMBER:
-            numeric(x->c, 442, "%s :You're not on that channel", r->name);
-            return;
-        case HUB_ERR_NOT_OPERATOR:
-            numeric(x->c, 482, "%s :You're not channel operator", r->name);
-            return;
-        case HUB_ERR_NO_SUCH_NICK:
+        if ((u = hub_user_find(hub_of(x->c), item.p, item.len)) == NULL) {
+            numeric(x->c, 401, "%.*s :No such nick/channel", P(item));
+            continue;
+        }
+        err = hub_kick(hub_of(x->c), x->st->user, r, u, reason, len);
+        if (err == HUB_ERR_NOT_IN_ROOM)
             numeric(x->c, 441, "%s %s :They aren't on that channel", u->nick,
                     r->name);
-            return;
-        default:
-            return;
-        }
-    case 't':
-        switch (hub_topic_lock(hub_of(x->c), x->st->user, r, on)) {
-        case HUB_ERR_NOT_MEMBER:
-            numeric(x->c, 442, "%s :You're not on that channel", r->name);
-            return;
-        case HUB_ERR_NOT_OPERATOR:
-            numeric(x->c, 482, "%s :You're not channel operator", r->name);
-            return;
-        default:
-            return;
-        }
-    default:
-        numeric(x->c, 472, "%c :is unknown mode char to me", change->p[1]);
+        else if (err != HUB_OK)
+            mode_refused(x->c, r, 'o', NULL, err, &told);
     }
+}
+
+/* INVITE with no parameters: the rooms c is invited to. */
+static void
+list_invitations(struct conn *c)
+{
+    const struct user *me_ = irc_of(c)->user;
+    const struct room *r;
+    size_t i;
+
+    for (r = hub_of(c)->room_list; r != NULL; r = r->next)
+        for (i = 0; i < r->ninvited; i++)
+            if (name_eq(r->invited[i], me_->nick))
+                numeric(c, 336, "%s", r->name);
+    numeric(c, 337, ":End of /INVITE list");
+}
+
+static void
+cmd_invite(const struct cmd_ctx *x)
+{
+    struct user *u;
+    struct room *r;
+    bool told = false;
+    enum hub_err err;
+
+    if (x->m->nparams == 0) {
+        list_invitations(x->c);
+        return;
+    }
+    if (!need(x, 2))
+        return;
+    u = hub_user_find(hub_of(x->c), x->m->params[0].p, x->m->params[0].len);
+    if (u == NULL) {
+        numeric(x->c, 401, "%.*s :No such nick/channel", P(x->m->params[0]));
+        return;
+    }
+    if ((r = channel(x, &x->m->params[1])) == NULL)
+        return;
+    err = hub_invite(hub_of(x->c), x->st->user, r, u);
+    switch (err) {
+    case HUB_OK:
+        numeric(x->c, 341, "%s %s", u->nick, r->name);
+        if (u->away != NULL)
+            numeric(x->c, 301, "%s :%s", u->nick, u->away);
+        break;
+    case HUB_ERR_IN_ROOM:
+        numeric(x->c, 443, "%s %s :is already on channel", u->nick, r->name);
+        break;
+    default:
+        mode_refused(x->c, r, 'i', NULL, err, &told);
+        break;
+    }
+}
+
+#define WHOWAS_TARGETS 8         /* nicknames in one WHOWAS */
+
+/* WHOWAS nick[,nick...] [count]: the newest first, whichever nickname,
+ * at most count (<= 0: all) of each. */
+static void
+cmd_whowas(const struct cmd_ctx *x)
+{
+    struct irc_param want[WHOWAS_TARGETS];
+    size_t found[WHOWAS_TARGETS] = {0}, n = 0, off = 0, i, k;
+    const struct hub_gone *g;
+    long count = 0;
+
+    if (x->m->nparams < 1 || x->m->params[0].len == 0) {
+        numeric(x->c, 431, ":No nickname given");
+        return;
+    }
+    if (x->m->nparams > 1)
+        count = strtol(x->m->params[1].p, NULL, 10);
+    while (n < WHOWAS_TARGETS &&
+           irc_list_next(&x->m->params[0], &off, &want[n]) == 0)
+        n++;
+    for (i = 0; (g = hub_gone_at(hub_of(x->c), i)) != NULL; i++)
+        for (k = 0; k < n; k++) {
+            char when[64];
+            time_t at = (time_t)g->at;
+            struct tm tm;
+
+            if (!name_eqn(g->nick, want[k].p, want[k].len) ||
+                (count > 0 && found[k] >= (size_t)count))
+                continue;
+            found[k]++;
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+                     gmtime_r(&at, &tm));
+            numeric(x->c, 314, "%s %s %s * :%s", g->nick, g->ident, g->host,
+                    g->real != NULL ? g->real : g->nick);
+            numeric(x->c, 312, "%s %s :%s", g->nick, sname(x->c), when);
+        }
+    for (k = 0; k < n; k++)
+        if (found[k] == 0)
+            numeric(x->c, 406, "%.*s :There was no such nickname",
+                    P(want[k]));
+    numeric(x->c, 369, "%.*s :End of WHOWAS", P(x->m->params[0]));
+}
+
+static void
+cmd_oper(const struct cmd_ctx *x)
+{
+    const char *oper = x->c->door->srv->cfg->oper, *colon;
+
+    if (!need(x, 2))
+        return;
+    if (oper == NULL) {
+        numeric(x->c, 491, ":No O-lines for your host");
+        return;
+    }
+    colon = strchr(oper, ':');
+    if (x->m->params[0].len != (size_t)(colon - oper) ||
+        memcmp(x->m->params[0].p, oper, x->m->params[0].len) != 0 ||
+        x->m->params[1].len != strlen(colon + 1) ||
+        memcmp(x->m->params[1].p, colon + 1, x->m->params[1].len) != 0) {
+        log_warnx("%s: failed OPER as %.*s", x->c->peer, P(x->m->params[0]));
+        numeric(x->c, 464, ":Password incorrect");
+        return;
+    }
+    x->st->flags |= IRC_F_OPER | IRC_F_WALLOPS;
+    log_event("%s is now an IRC operator", x->st->user->nick);
+    numeric(x->c, 381, ":You are now an IRC operator");
+    send_line(x->c, ":%s MODE %s :+ow", sname(x->c), me(x->c));
+}
+
+struct wallops {
+    const char *line;
+    size_t      len;
+};
+
+static void
+wallops_one(struct user *u, void *arg)
+{
+    const struct wallops *w = arg;
+    struct conn *c = u->client;
+
+    if (c != NULL && c->door->proto == &proto_irc &&
+        (irc_of(c)->flags & IRC_F_WALLOPS))
+        route_copy_to_conn(&c->door->srv->route, c, w->line, w->len);
+}
+
+static void
+cmd_wallops(const struct cmd_ctx *x)
+{
+    char text[3 * IRC_TEXT_MAX + 1], line[IRC_LINE_MAX + 1];
+    const struct user *u = x->st->user;
+    struct wallops w = {line, 0};
+    size_t len;
+    int n;
+
+    if (!need(x, 1))
+        return;
+    if (!(x->st->flags & IRC_F_OPER)) {
+        numeric(x->c, 481, ":Permission Denied- You're not an IRC operator");
+        return;
+    }
+    len = text_clean(text, sizeof(text) - 1, x->m->params[0].p,
+                     x->m->params[0].len, TEXT_KEEP_FORMAT);
+    n = snprintf(line, sizeof(line), ":%s!%s@%s WALLOPS :", u->nick,
+                 hub_ident(u), u->host);
+    len = utf8_cut(text, len, (size_t)(IRC_TEXT_MAX - n));
+    memcpy(line + n, text, len);
+    memcpy(line + n + len, "\r\n", 2);
+    w.len = (size_t)n + len + 2;
+    hub_each_user(hub_of(x->c), wallops_one, &w);
+}
+
+static void
+cmd_admin(const struct cmd_ctx *x)
+{
+    numeric(x->c, 256, "%s :Administrative info", sname(x->c));
+    numeric(x->c, 257, ":chatd " CHATD_VERSION);
+    numeric(x->c, 258, ":run by whoever started it");
+    numeric(x->c, 259, ":root@%s", sname(x->c));
+}
+
+/* One server, linked to nothing: the list is empty. */
+static void
+cmd_links(const struct cmd_ctx *x)
+{
+    numeric(x->c, 365, "* :End of /LINKS list.");
 }
 
 static void
@@ -921,7 +1313,10 @@ static const struct irc_command {
     {"ISON", cmd_ison, 1},       {"USERHOST", cmd_userhost, 1},
     {"MOTD", cmd_motd, 1},       {"LUSERS", cmd_lusers, 1},
     {"VERSION", cmd_version, 1}, {"TIME", cmd_time, 1},
-    {"INFO", cmd_info, 1},
+    {"INFO", cmd_info, 1},       {"KICK", cmd_kick, 1},
+    {"INVITE", cmd_invite, 1},   {"WHOWAS", cmd_whowas, 1},
+    {"OPER", cmd_oper, 1},       {"WALLOPS", cmd_wallops, 1},
+    {"ADMIN", cmd_admin, 1},     {"LINKS", cmd_links, 1},
 };
 
 /* One IRC line from c. */

@@ -419,7 +419,7 @@ def test_join_usage():
     with chatd() as srv:
         a = Client(srv.port)
         a.say("/join")
-        a.expect("*** error: usage: /join #room")
+        a.expect("*** error: usage: /join #room [key]")
         a.quiet()
 
 

@@ -109,7 +109,7 @@ def test_registration_numerics_and_isupport():
                          c.expect(r" 004 ann "))
         isupport = c.expect(r" 005 ann ")
         for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=30",
-                      "CHANNELLEN=50", "PREFIX=(o)@", "CHANMODES=",
+                      "CHANNELLEN=50", "PREFIX=(ov)@+", "CHANMODES=b,k,l,imnst",
                       "NETWORK="):
             assert token in isupport, token
         c.expect(r" 251 ann ")
@@ -214,7 +214,7 @@ def test_nick_topic_part_quit_cross_doors():
         line.say("/nick lena")
         irc.expect(r"^:lina!lina@127\.0\.0\.1 NICK :lena$")
         irc.send("TOPIC #lobby :plans")
-        irc.expect(r"^:ircz!ircz@127\.0\.0\.1 TOPIC #lobby :plans$")
+        irc.expect(r"^:ircz!ircy@127\.0\.0\.1 TOPIC #lobby :plans$")
         line.expect(r"^\*\*\* ircz set the topic of #lobby: plans$")
         line.say("/topic better plans")
         irc.expect(r"TOPIC #lobby :better plans$")
@@ -222,7 +222,7 @@ def test_nick_topic_part_quit_cross_doors():
         irc.expect(r" 332 ircz #lobby :better plans$")
         irc.expect(r" 333 ircz #lobby lena \d+$")
         irc.send("PART #lobby :later")
-        irc.expect(r"^:ircz!ircz@127\.0\.0\.1 PART #lobby :later$")
+        irc.expect(r"^:ircz!ircy@127\.0\.0\.1 PART #lobby :later$")
         line.expect(r"^\*\*\* ircz left #lobby \(later\)$")
         irc.send("JOIN #lobby")
         line.expect(r"ircz joined")
@@ -279,7 +279,7 @@ def test_operators_and_topic_lock():
         line.say("/topic #ops mine now")
         op.expect(r"TOPIC #ops :mine now$")
         op.send("MODE #ops")
-        op.expect(r" 324 op #ops \+t$")
+        op.expect(r" 324 op #ops \+nt$")
         op.send("MODE #ops b")
         op.expect(r" 368 op #ops ")
         op.send("MODE #ops +z")
@@ -287,6 +287,171 @@ def test_operators_and_topic_lock():
         other = Irc(srv.irc_port).register("other")
         other.send("JOIN #ops", "MODE #ops -o op")
         other.expect(r" 482 other #ops ")
+
+
+def test_kick_reaches_both_doors_and_takes_the_member_out():
+    with chatd() as srv:
+        op = Irc(srv.irc_port).register("op")
+        op.send("JOIN #k")
+        op.expect(r" 366 op #k ")
+        line = Line(srv.line_port, "lina")
+        line.say("/join #k")
+        victim = Irc(srv.irc_port).register("vic")
+        victim.send("JOIN #k")
+        op.expect(r"vic!vic@\S+ JOIN #k")
+        victim.send("KICK #k op :no")
+        victim.expect(r" 482 vic #k ")
+        op.send("KICK #k vic :enough")
+        victim.expect(r"^:op!op@\S+ KICK #k vic :enough$")
+        op.expect(r"^:op!op@\S+ KICK #k vic :enough$")
+        line.expect(r"^\*\*\* vic was kicked from #k by op \(enough\)$")
+        victim.send("PRIVMSG #k :still here?")
+        victim.expect(r" 404 vic #k ")              # +n: not a member now
+        op.send("KICK #k vic", "KICK #nope vic", "KICK #k nobody")
+        op.expect(r" 441 op vic #k ")
+        op.expect(r" 403 op #nope ")
+        op.expect(r" 401 op nobody ")
+        op.send("KICK #k lina")                      # a line user, default
+        line.expect(r"^\*\*\* lina was kicked from #k by op \(op\)$")
+        line.say("/who #k")
+        line.expect(r"^\*\*\* #k: @op$")
+
+
+def test_invite_only_room_and_invitations_across_doors():
+    with chatd() as srv:
+        op = Irc(srv.irc_port).register("op")
+        op.send("JOIN #club", "MODE #club +i")
+        op.expect(r"MODE #club \+i$")
+        guest = Irc(srv.irc_port).register("guest")
+        guest.send("JOIN #club")
+        guest.expect(r" 473 guest #club ")
+        line = Line(srv.line_port, "lina")
+        line.say("/join #club")
+        line.expect(r"^\*\*\* error: #club is invite-only$")
+        op.send("INVITE guest #club", "INVITE lina #club")
+        op.expect(r" 341 op guest #club$")
+        op.expect(r" 341 op lina #club$")
+        guest.expect(r"^:op!op@\S+ INVITE guest #club$")
+        line.expect(r"^\*\*\* op invites you to #club \(/join #club\)$")
+        guest.send("INVITE")
+        guest.expect(r" 336 guest #club$")
+        guest.expect(r" 337 guest ")
+        guest.send("JOIN #club")
+        op.expect(r"guest!guest@\S+ JOIN #club")
+        line.say("/join #club")
+        op.expect(r"lina!lina@\S+ JOIN #club")
+        op.send("INVITE guest #club")
+        op.expect(r" 443 op guest #club ")
+        guest.send("INVITE someone #club")
+        guest.expect(r" 401 guest someone ")
+
+
+def test_key_limit_ban_moderation_and_secrecy():
+    with chatd() as srv:
+        op = Irc(srv.irc_port).register("op")
+        op.send("JOIN #m", "MODE #m +kl sesame 3")
+        op.expect(r"MODE #m \+k sesame$")
+        op.expect(r"MODE #m \+l 3$")
+        op.send("MODE #m")
+        op.expect(r" 324 op #m \+nkl sesame 3$")
+        a = Irc(srv.irc_port).register("ann")
+        a.send("JOIN #m", "JOIN #m wrong", "MODE #m")
+        a.expect(r" 475 ann #m ")
+        a.expect(r" 475 ann #m ")
+        a.expect(r" 324 ann #m \+nkl \* 3$")     # the key is for members
+        a.send("JOIN #m sesame")
+        op.expect(r"ann!ann@\S+ JOIN #m")
+        line = Line(srv.line_port, "lina")
+        line.say("/join #m")
+        line.expect(r"^\*\*\* error: #m needs its key")
+        line.say("/join #m sesame")
+        op.expect(r"lina!lina@\S+ JOIN #m")
+        third = Irc(srv.irc_port).register("third")
+        third.send("JOIN #m sesame")
+        third.expect(r" 471 third #m ")
+        # +m: only the voiced and operators are heard.
+        op.send("MODE #m +m", "MODE #m +v ann")
+        op.expect(r"MODE #m \+v ann$")
+        line.say("muted?")
+        line.expect(r"^\*\*\* error: you cannot speak in #m \(it is "
+                    r"moderated\)$")
+        a.send("PRIVMSG #m :voiced")
+        line.expect(r"^ann: voiced$")
+        # +b: a ban keeps the banned out and quiet.
+        op.send("MODE #m -m", "MODE #m +b lina", "MODE #m +b")
+        op.expect(r" 367 op #m lina!\*@\* op \d+$")
+        op.expect(r" 368 op #m ")
+        line.say("banned?")
+        line.expect(r"^\*\*\* error: you cannot speak in #m \(banned\)$")
+        # +s: hidden from outsiders' LIST, NAMES and WHOIS.
+        op.send("MODE #m +s")
+        op.expect(r"MODE #m \+s$")
+        third.send("LIST", "NAMES #m", "WHOIS op")
+        third.expect(r" 321 third ")
+        assert "#m" not in third.expect(r" 323 third ")
+        third.expect(r" 366 third #m ")
+        whois = third.expect(r" (319|318) third op ")
+        assert " 319 " not in whois
+        line.say("/rooms")
+        line.expect(r"^\*\*\* #m \(3\)")               # a member sees it
+        op.send("MODE #m +x", "MODE #m +o", "MODE #m +k :has space")
+        op.expect(r" 472 op x ")
+        op.expect(r" 461 op MODE ")
+        op.expect(r" 696 op #m k \* ")
+
+
+def test_whowas_remembers_quits_and_nick_changes():
+    with chatd() as srv:
+        a = Irc(srv.irc_port).register("asker")
+        b = Irc(srv.irc_port)
+        b.send("NICK bee", "USER beeuser 0 * :Bee Real")
+        b.expect(r" 001 bee ")
+        b.send("NICK bea")
+        b.expect(r"NICK :bea")
+        b.send("QUIT :bye")
+        line = Line(srv.line_port, "lina")
+        line.say("/quit")
+        a.send("WHOWAS bee")
+        a.expect(r" 314 asker bee beeuser 127\.0\.0\.1 \* :Bee Real$")
+        a.expect(r" 312 asker bee ")
+        a.expect(r" 369 asker bee ")
+        a.send("WHOWAS lina,nobody")
+        a.expect(r" 314 asker lina lina 127\.0\.0\.1 \* :lina$")
+        a.expect(r" 406 asker nobody ")
+        a.expect(r" 369 asker lina,nobody ")
+
+
+def test_oper_and_wallops():
+    with chatd(["--oper", "boss:s3cret"]) as srv:
+        a = Irc(srv.irc_port).register("ann")
+        b = Irc(srv.irc_port).register("bob")
+        c = Irc(srv.irc_port).register("cid")
+        b.send("MODE bob +w")
+        b.expect(r" 221 bob \+w$")
+        a.send("WALLOPS :hi")
+        a.expect(r" 481 ann ")
+        a.send("OPER boss wrong")
+        a.expect(r" 464 ann ")
+        a.send("OPER boss s3cret")
+        a.expect(r" 381 ann ")
+        a.send("WALLOPS :hello operators")
+        b.expect(r"^:ann!ann@\S+ WALLOPS :hello operators$")
+        a.expect(r"^:ann!ann@\S+ WALLOPS :hello operators$")
+        c.quiet()
+        c.send("WHOIS ann")
+        c.expect(r" 313 cid ann ")
+        c.send("OPER boss s3cret", "MODE cid -o")
+        c.expect(r" 381 cid ")
+        c.expect(r" 221 cid \+w$")
+
+
+def test_no_oper_configured():
+    with chatd() as srv:
+        a = Irc(srv.irc_port).register("ann")
+        a.send("OPER x y", "ADMIN", "LINKS")
+        a.expect(r" 491 ann ")
+        a.expect(r" 256 ann ")
+        a.expect(r" 365 ann \* ")
 
 
 def test_who_whois_list_names_ison_userhost_away():

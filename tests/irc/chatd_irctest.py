@@ -6,7 +6,7 @@ repository).  Use it from an irctest checkout:
 
 or `make irctest IRCTEST=/path/to/irctest` in chatd.  It starts chatd's
 chat profile with only an IRC door on the port irctest gives, named
-My.Little.Server as irctest expects.  TLS, services and server passwords
+My.Little.Server, with the IRC operator irctest logs in as.  TLS, services and server passwords
 are not chatd's yet: those tests are skipped as not implemented."""
 import os
 from typing import Optional, Type
@@ -52,6 +52,7 @@ class ChatdController(BaseServerController, DirectoryBasedController):
             CHATD, "--profile", "chat",
             "--listen", "irc://%s:%d" % (hostname, port),
             "--node-name", "My.Little.Server",
+            "--oper", "operuser:operpassword",
             "--log", "quiet",
         ])
 

@@ -234,8 +234,8 @@ join(struct fake *fk, struct user *u, const char *name)
     struct room *r = NULL;
     bool joined;
 
-    assert_int_equal(hub_join(&fk->hub, u, name, strlen(name), &r, &joined),
-                     HUB_OK);
+    assert_int_equal(
+        hub_join(&fk->hub, u, name, strlen(name), NULL, &r, &joined), HUB_OK);
     assert_non_null(r);
     assert_ptr_equal(u->current, r);
     assert_non_null(hub_member(u, r));
@@ -406,7 +406,8 @@ test_join_creates_room(void **state)
     struct before bf = before(fk);
     bool joined = false;
 
-    assert_int_equal(hub_join(&fk->hub, a, "#Dev", 4, &r, &joined), HUB_OK);
+    assert_int_equal(hub_join(&fk->hub, a, "#Dev", 4, NULL, &r, &joined),
+                     HUB_OK);
     settled_first(fk, bf);
     assert_true(joined);
     assert_string_equal(r->name, "#Dev");
@@ -425,7 +426,8 @@ test_join_creates_room(void **state)
     /* The second member is not an operator; the room is told, newcomer
      * included. */
     bf = before(fk);
-    assert_int_equal(hub_join(&fk->hub, b, "#DEV", 4, &r2, &joined), HUB_OK);
+    assert_int_equal(hub_join(&fk->hub, b, "#DEV", 4, NULL, &r2, &joined),
+                     HUB_OK);
     settled_first(fk, bf);
     assert_true(joined);
     assert_ptr_equal(r2, r);
@@ -443,7 +445,8 @@ test_join_creates_room(void **state)
     assert_ptr_equal(a->current, o);
     forget(fk);
     joined = true;
-    assert_int_equal(hub_join(&fk->hub, a, "#dev", 4, &r2, &joined), HUB_OK);
+    assert_int_equal(hub_join(&fk->hub, a, "#dev", 4, NULL, &r2, &joined),
+                     HUB_OK);
     assert_false(joined);
     assert_ptr_equal(r2, r);
     assert_ptr_equal(a->current, r);
@@ -464,8 +467,9 @@ test_join_refuses_invalid(void **state)
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(hub_join(&fk->hub, a, bad[i], strlen(bad[i]), &r,
-                                  &joined), HUB_ERR_ROOM_INVALID);
+        assert_int_equal(hub_join(&fk->hub, a, bad[i], strlen(bad[i]), NULL,
+                                  &r, &joined),
+                         HUB_ERR_ROOM_INVALID);
         assert_false(joined);
     }
     assert_int_equal(fk->hub.nrooms, 0);
@@ -702,10 +706,11 @@ test_say(void **state)
     struct five f = five(fk);
     size_t settles = fk->settles;
 
+    /* Outsiders: a new room is +n. */
     assert_int_equal(hub_say(&fk->hub, f.d, f.x, HUB_SAY, "hi", 2),
-                     HUB_ERR_NOT_MEMBER);
+                     HUB_ERR_CANNOT_SEND);
     assert_int_equal(hub_say(&fk->hub, f.e, f.x, HUB_SAY, "hi", 2),
-                     HUB_ERR_NOT_MEMBER);
+                     HUB_ERR_CANNOT_SEND);
     assert_int_equal(hub_say(&fk->hub, f.a, f.x, HUB_SAY, "", 0),
                      HUB_ERR_NO_TEXT);
     assert_int_equal(fk->n, 0);
@@ -928,7 +933,8 @@ test_settle_before_every_change(void **state)
     settled_first(fk, bf);
     /* A join that only makes a room current changes nobody's place. */
     bf = before(fk);
-    assert_int_equal(hub_join(&fk->hub, f.a, "#x", 2, &r, &joined), HUB_OK);
+    assert_int_equal(hub_join(&fk->hub, f.a, "#x", 2, NULL, &r, &joined),
+                     HUB_OK);
     assert_false(joined);
     assert_true(state_sig(&fk->hub) == bf.sig);
 }
@@ -1013,6 +1019,213 @@ test_many_users_and_rooms(void **state)
     assert_null(r);     /* all of #r2's members had even numbers */
 }
 
+/* --- modes, kicks, invitations, WHOWAS ----------------------------------- */
+
+static enum hub_err
+mode(struct fake *fk, struct user *u, struct room *r, const char *change,
+     const char *arg)
+{
+    return hub_mode(&fk->hub, u, r, change[1], change[0] == '+', arg);
+}
+
+static enum hub_err
+try_join(struct fake *fk, struct user *u, const char *name, const char *key)
+{
+    struct room *r;
+    bool joined;
+
+    return hub_join(&fk->hub, u, name, strlen(name), key, &r, &joined);
+}
+
+static void
+test_modes_need_an_operator(void **state)
+{
+    struct fake *fk = *state;
+    struct user *a = user(fk, "alice"), *b = user(fk, "bob"),
+                *c = user(fk, "carol");
+    struct room *r = join(fk, a, "#m");
+
+    join(fk, b, "#m");
+    assert_int_equal(r->modes, ROOM_MODES_NEW);
+    assert_int_equal(mode(fk, b, r, "+t", NULL), HUB_ERR_NOT_OPERATOR);
+    assert_int_equal(mode(fk, c, r, "+t", NULL), HUB_ERR_NOT_MEMBER);
+    assert_int_equal(mode(fk, a, r, "+x", NULL), HUB_ERR_UNKNOWN_MODE);
+    assert_int_equal(mode(fk, a, r, "+o", "carol"), HUB_ERR_NOT_IN_ROOM);
+    assert_int_equal(mode(fk, a, r, "+o", "nobody"), HUB_ERR_NO_SUCH_NICK);
+    assert_int_equal(mode(fk, a, r, "+o", NULL), HUB_ERR_BAD_PARAM);
+    forget(fk);
+    assert_int_equal(mode(fk, a, r, "+v", "BOB"), HUB_OK);
+    assert_true(hub_member(b, r)->modes & MEMBER_VOICE);
+    assert_int_equal(fk->n, 1);
+    assert_int_equal(fk->recs[0].kind, HUB_MODE);
+    assert_string_equal(fk->recs[0].text, "+v bob");
+    /* A change that changes nothing tells nobody. */
+    assert_int_equal(mode(fk, a, r, "+v", "bob"), HUB_OK);
+    assert_int_equal(mode(fk, a, r, "-s", NULL), HUB_OK);
+    assert_int_equal(fk->n, 1);
+    assert_int_equal(mode(fk, a, r, "+s", NULL), HUB_OK);
+    assert_true(r->modes & ROOM_SECRET);
+    assert_string_equal(fk->recs[1].text, "+s");
+}
+
+static void
+test_key_and_limit(void **state)
+{
+    struct fake *fk = *state;
+    struct user *a = user(fk, "alice"), *b = user(fk, "bob"),
+                *c = user(fk, "carol");
+    struct room *r = join(fk, a, "#k");
+
+    assert_int_equal(mode(fk, a, r, "+k", "with space"), HUB_ERR_BAD_PARAM);
+    assert_int_equal(mode(fk, a, r, "+k", ""), HUB_ERR_BAD_PARAM);
+    assert_int_equal(mode(fk, a, r, "+k", "012345678901234567890123"),
+                     HUB_ERR_BAD_PARAM);
+    assert_int_equal(mode(fk, a, r, "+k", "beer"), HUB_OK);
+    assert_int_equal(try_join(fk, b, "#k", NULL), HUB_ERR_BAD_KEY);
+    assert_int_equal(try_join(fk, b, "#k", "bees"), HUB_ERR_BAD_KEY);
+    assert_int_equal(try_join(fk, b, "#k", "beer"), HUB_OK);
+    assert_int_equal(mode(fk, a, r, "-k", NULL), HUB_OK);
+    assert_string_equal(r->key, "");
+    assert_int_equal(mode(fk, a, r, "+l", "0"), HUB_ERR_BAD_PARAM);
+    assert_int_equal(mode(fk, a, r, "+l", "2x"), HUB_ERR_BAD_PARAM);
+    assert_int_equal(mode(fk, a, r, "+l", "2"), HUB_OK);
+    assert_int_equal(try_join(fk, c, "#k", NULL), HUB_ERR_FULL);
+    assert_int_equal(mode(fk, a, r, "-l", NULL), HUB_OK);
+    assert_int_equal(try_join(fk, c, "#k", NULL), HUB_OK);
+}
+
+static void
+test_bans_and_speaking(void **state)
+{
+    struct fake *fk = *state;
+    struct user *a = user(fk, "alice"), *b = user(fk, "Bob"),
+                *c = user(fk, "carol");
+    struct room *r = join(fk, a, "#b");
+    size_t n;
+
+    assert_int_equal(mode(fk, a, r, "+b", "bob"), HUB_OK);
+    assert_string_equal(r->bans[0].mask, "bob!*@*");
+    assert_string_equal(r->bans[0].by, "alice");
+    assert_int_equal(mode(fk, a, r, "+b", "BOB!*@*"), HUB_OK);    /* same */
+    assert_int_equal(r->nbans, 1);
+    assert_int_equal(try_join(fk, b, "#b", NULL), HUB_ERR_BANNED);
+    assert_int_equal(mode(fk, a, r, "+b", "*!*@host"), HUB_OK);
+    assert_int_equal(try_join(fk, c, "#b", NULL), HUB_ERR_BANNED);
+    assert_int_equal(mode(fk, a, r, "-b", "*!*@host"), HUB_OK);
+    assert_int_equal(mode(fk, a, r, "-b", "bob"), HUB_OK);
+    assert_int_equal(r->nbans, 0);
+    join(fk, b, "#b");
+    join(fk, c, "#b");
+    /* A member banned later is kept quiet; voice lifts that. */
+    assert_int_equal(mode(fk, a, r, "+b", "b*"), HUB_OK);
+    assert_int_equal(hub_may_speak(b, r), HUB_ERR_CANNOT_SEND);
+    assert_int_equal(hub_say(&fk->hub, b, r, HUB_SAY, "hi", 2),
+                     HUB_ERR_CANNOT_SEND);
+    assert_int_equal(mode(fk, a, r, "+v", "bob"), HUB_OK);
+    assert_int_equal(hub_may_speak(b, r), HUB_OK);
+    /* +m: only operators and the voiced. */
+    assert_int_equal(mode(fk, a, r, "+m", NULL), HUB_OK);
+    assert_int_equal(hub_may_speak(c, r), HUB_ERR_CANNOT_SEND);
+    assert_int_equal(hub_may_speak(a, r), HUB_OK);
+    assert_int_equal(hub_may_speak(b, r), HUB_OK);
+    /* +n (a new room's default) keeps outsiders out; -n lets them in. */
+    hub_part(&fk->hub, c, r, "", 0);
+    assert_int_equal(mode(fk, a, r, "-m", NULL), HUB_OK);
+    assert_int_equal(hub_may_speak(c, r), HUB_ERR_CANNOT_SEND);
+    assert_int_equal(mode(fk, a, r, "-n", NULL), HUB_OK);
+    forget(fk);
+    assert_int_equal(hub_say(&fk->hub, c, r, HUB_SAY, "hi", 2), HUB_OK);
+    n = reached(fk, HUB_SAY, "alice");
+    assert_int_equal(n, 1);
+}
+
+static void
+test_kick(void **state)
+{
+    struct fake *fk = *state;
+    struct user *a = user(fk, "alice"), *b = user(fk, "bob");
+    struct room *r = join(fk, a, "#x");
+
+    join(fk, b, "#x");
+    assert_int_equal(hub_kick(&fk->hub, b, r, a, "", 0),
+                     HUB_ERR_NOT_OPERATOR);
+    forget(fk);
+    assert_int_equal(hub_kick(&fk->hub, a, r, b, "", 0), HUB_OK);
+    assert_int_equal(fk->n, 1);
+    assert_int_equal(fk->recs[0].kind, HUB_KICK);
+    assert_string_equal(fk->recs[0].to, "bob");
+    assert_string_equal(fk->recs[0].text, "alice");    /* the default */
+    assert_int_equal(reached(fk, HUB_KICK, "bob"), 1);  /* told, then out */
+    assert_null(hub_member(b, r));
+    assert_null(b->current);
+    assert_int_equal(hub_kick(&fk->hub, a, r, b, "again", 5),
+                     HUB_ERR_NOT_IN_ROOM);
+}
+
+static void
+test_invite(void **state)
+{
+    struct fake *fk = *state;
+    struct user *a = user(fk, "alice"), *b = user(fk, "bob"),
+                *c = user(fk, "carol");
+    struct room *r = join(fk, a, "#i");
+
+    assert_int_equal(mode(fk, a, r, "+i", NULL), HUB_OK);
+    assert_int_equal(try_join(fk, b, "#i", NULL), HUB_ERR_INVITE_ONLY);
+    assert_int_equal(hub_invite(&fk->hub, c, r, b), HUB_ERR_NOT_MEMBER);
+    forget(fk);
+    assert_int_equal(hub_invite(&fk->hub, a, r, b), HUB_OK);
+    assert_int_equal(reached(fk, HUB_INVITE, "bob"), 1);
+    assert_int_equal(fk->n, 1);
+    assert_int_equal(r->ninvited, 1);
+    assert_int_equal(try_join(fk, b, "#i", NULL), HUB_OK);
+    assert_int_equal(r->ninvited, 0);                   /* used up */
+    assert_int_equal(hub_invite(&fk->hub, a, r, b), HUB_ERR_IN_ROOM);
+    /* In a +i room only operators invite. */
+    assert_int_equal(hub_invite(&fk->hub, b, r, c), HUB_ERR_NOT_OPERATOR);
+    /* An invitation passes a ban too. */
+    assert_int_equal(mode(fk, a, r, "+b", "carol"), HUB_OK);
+    assert_int_equal(hub_invite(&fk->hub, a, r, c), HUB_OK);
+    assert_int_equal(try_join(fk, c, "#i", NULL), HUB_OK);
+}
+
+static void
+test_whowas(void **state)
+{
+    struct fake *fk = *state;
+    struct user *a = user(fk, "alice"), *b;
+    const struct hub_gone *g;
+    size_t i;
+
+    hub_user_describe(a, "al", 2, "Alice A.", 8);
+    assert_string_equal(hub_ident(a), "al");
+    assert_int_equal(nick(fk, a, "ALICE"), HUB_OK);  /* case only: no entry */
+    assert_null(hub_whowas(&fk->hub, "alice", 5, 0));
+    assert_int_equal(nick(fk, a, "alicia"), HUB_OK);
+    hub_user_quit(&fk->hub, a, "bye");
+    b = user(fk, "alice");
+    hub_user_quit(&fk->hub, b, "bye");
+    g = hub_whowas(&fk->hub, "Alice", 5, 0);        /* the newest first */
+    assert_non_null(g);
+    assert_string_equal(g->ident, "alice");         /* b had no user name */
+    assert_null(g->real);
+    g = hub_whowas(&fk->hub, "alice", 5, 1);
+    assert_non_null(g);
+    assert_string_equal(g->nick, "ALICE");
+    assert_string_equal(g->ident, "al");
+    assert_string_equal(g->real, "Alice A.");
+    assert_null(hub_whowas(&fk->hub, "alice", 5, 2));
+    assert_non_null(hub_whowas(&fk->hub, "alicia", 6, 0));
+    /* The ring keeps the newest HUB_WHOWAS_MAX. */
+    for (i = 0; i < HUB_WHOWAS_MAX; i++) {
+        b = user(fk, "someone");
+        hub_user_quit(&fk->hub, b, "");
+    }
+    assert_null(hub_whowas(&fk->hub, "alice", 5, 0));
+    assert_non_null(hub_whowas(&fk->hub, "someone", 7, HUB_WHOWAS_MAX - 1));
+    assert_null(hub_whowas(&fk->hub, "someone", 7, HUB_WHOWAS_MAX));
+}
+
 int
 main(void)
 {
@@ -1035,6 +1248,12 @@ main(void)
         T(test_topic),
         T(test_settle_before_every_change),
         T(test_many_users_and_rooms),
+        T(test_modes_need_an_operator),
+        T(test_key_and_limit),
+        T(test_bans_and_speaking),
+        T(test_kick),
+        T(test_invite),
+        T(test_whowas),
     };
 
     log_set_level(LOG_QUIET);   /* the hub logs every event */

@@ -403,10 +403,33 @@ test_hash(void **state)
     }
 }
 
+static void
+test_mask_match(void **state)
+{
+    (void)state;
+    assert_true(mask_match("bob!*@*", "bob!bob@127.0.0.1"));
+    assert_true(mask_match("BOB!*@*", "bob!x@h"));          /* case */
+    assert_false(mask_match("bob!*@*", "bobby!x@h"));
+    assert_true(mask_match("*", ""));
+    assert_true(mask_match("*", "anything"));
+    assert_false(mask_match("", "a"));
+    assert_true(mask_match("", ""));
+    assert_true(mask_match("a?c", "abc"));
+    assert_false(mask_match("a?c", "ac"));
+    assert_true(mask_match("*!*@*.example", "n!u@h.example"));
+    assert_false(mask_match("*!*@*.example", "n!u@h.example.org"));
+    /* A star that must give bytes back, more than once. */
+    assert_true(mask_match("*ab*ab", "xabyabab"));
+    assert_true(mask_match("**a", "a"));
+    assert_false(mask_match("*a*b", "bbba"));
+    assert_true(mask_match("a*", "a"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mask_match),
         cmocka_unit_test(test_nick_letters_and_digits),
         cmocka_unit_test(test_nick_every_special),
         cmocka_unit_test(test_nick_every_byte),
