@@ -561,6 +561,59 @@ def test_sic_chats_with_nc():
             sic.wait()
 
 
+def test_ii_chats_with_nc(tmp_path):
+    """ii, a real IRC client (a tree of FIFOs and files), and nc in #lobby:
+    join, talk both ways, change nick, leave."""
+    if not os.path.exists("/usr/bin/ii"):
+        pytest.skip("ii is not installed")
+    with chatd() as srv:
+        line = Line(srv.line_port, "lina")
+        ii = subprocess.Popen(["ii", "-s", "127.0.0.1", "-p",
+                               str(srv.irc_port), "-n", "iiuser", "-i",
+                               str(tmp_path)],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        server_in = tmp_path / "127.0.0.1" / "in"
+        room = tmp_path / "127.0.0.1" / "#lobby"
+        try:
+            wait_for_path(server_in)
+            write_fifo(server_in, "/j #lobby\n")
+            line.expect(r"^\*\*\* iiuser joined #lobby$", timeout=10)
+            wait_for_path(room / "in")
+            write_fifo(room / "in", "hello from ii\n")
+            line.expect(r"^iiuser: hello from ii$")
+            line.say("hello ii")
+            wait_for_text(room / "out", "<lina> hello ii")
+            line.say("/me waves")
+            wait_for_text(room / "out", "lina")
+            write_fifo(server_in, "/n iinew\n")
+            line.expect(r"^\*\*\* iiuser is now known as iinew$")
+            write_fifo(server_in, "/q leaving\n")
+            line.expect(r"^\*\*\* iinew quit \(Quit: leaving\)$")
+        finally:
+            ii.kill()
+            ii.wait()
+
+
+def wait_for_path(path, timeout=10.0):
+    deadline = time.monotonic() + timeout * SLOW
+    while not path.exists():
+        assert time.monotonic() < deadline, "no %s" % path
+        time.sleep(0.02)
+
+
+def write_fifo(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def wait_for_text(path, text, timeout=5.0):
+    deadline = time.monotonic() + timeout * SLOW
+    while not (path.exists() and text in path.read_text(errors="replace")):
+        assert time.monotonic() < deadline, "no %r in %s" % (text, path)
+        time.sleep(0.02)
+
+
 def recv_until_proc(p, needle, timeout=5.0):
     """Read p's stdout until needle shows up."""
     os.set_blocking(p.stdout.fileno(), False)
