@@ -1044,4 +1044,5 @@ const struct protocol proto_irc = {
     .write_failed = conn_write_failed,
     .flush = conn_flush,
     .wire = irc_wire,
+    .flood = 1,
 };

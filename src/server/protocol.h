@@ -40,6 +40,9 @@ struct protocol {
     void (*flush)(struct conn *c);
     /* Which wire format c reads room r's messages in (route.h). */
     int (*wire)(const struct conn *c, const struct room *r);
+    /* Its clients are read more slowly when they send faster than
+     * --flood-burst lines at once and --flood-rate a second after that. */
+    int flood;
 };
 
 /* A listener's protocol, framing and limits; conns borrow it. */
@@ -47,6 +50,8 @@ struct door {
     const struct protocol *proto;
     const struct framing  *framing;
     size_t                 max_message;
+    unsigned               flood_burst; /* lines at once; 0: no flood */
+    unsigned               flood_rate;  /* ... control; lines a second */
     struct server         *srv;     /* borrowed: the protocol's context */
 };
 
