@@ -363,7 +363,10 @@ overflow(struct conn *c, const struct slice *s)
         log_warnx("%s: output queue over its limit (%llu bytes): "
                   "disconnecting a client that does not read", c->peer,
                   (unsigned long long)set->queue_limit);
-        conn_close(c, "output queue over its limit");
+        if (c->door->proto->overflowed != NULL)
+            c->door->proto->overflowed(c);
+        else
+            conn_close(c, "output queue over its limit");
         return;
     }
     c->dropped += s->len;
@@ -412,6 +415,53 @@ conn_close(struct conn *c, const char *why)
     set->console->closed(c, why);
     c->reap_next = set->reap;
     set->reap = c;
+}
+
+/* How much of what c's queue still has to write ends the line the socket
+ * is partway through: its last words must start a line of their own. */
+static size_t
+line_rest(const struct conn *c)
+{
+    struct iovec iov[FLUSH_IOV];
+    size_t done = 0;
+    int i, n;
+
+    if (c->outq.off == 0)
+        return 0;               /* written up to a whole entry: a line end */
+    n = outq_iov(&c->outq, iov, FLUSH_IOV, c->outq.bytes);
+    for (i = 0; i < n; i++) {
+        const char *lf = memchr(iov[i].iov_base, '\n', iov[i].iov_len);
+
+        if (lf != NULL)
+            return done + (size_t)(lf - (const char *)iov[i].iov_base) + 1;
+        done += iov[i].iov_len;
+    }
+    return c->outq.bytes;
+}
+
+void
+conn_close_saying(struct conn *c, const char *text, size_t len,
+                  const char *why)
+{
+    struct block *b;
+    struct slice s;
+
+    if (c->state == CONN_CLOSED)
+        return;
+    outq_keep(&c->outq, line_rest(c));
+    b = block_new(len);
+    memcpy(b->data, text, len);
+    b->len = len;
+    s.b = b;
+    s.off = 0;
+    s.len = len;
+    outq_push(&c->outq, &s);
+    block_unref(b);             /* the queue holds it now */
+    conn_flush(c);
+    if (c->state != CONN_CLOSED && !outq_is_empty(&c->outq) &&
+        sock_make_room(c->fd, c->outq.bytes) == 0)
+        conn_flush(c);
+    conn_close(c, why);
 }
 
 void

@@ -115,6 +115,16 @@ void conn_send(struct conn *c, const struct slice *s);
 /* End c for the reason why (logged).  Safe to repeat. */
 void conn_close(struct conn *c, const char *why);
 
+/* End c for why after last words (text, len bytes, e.g. IRC's "ERROR
+ * :Closing Link: ..."), best effort, for a client whose queue is over its
+ * limit: what is queued is dropped but the rest of the line the socket is
+ * partway through, text is queued after it past the limit, and what the
+ * socket takes now is written (the send buffer is grown by that much if
+ * the system allows).  Then c is closed at once: the kernel still
+ * delivers what it holds, the rest is lost.  Safe to repeat. */
+void conn_close_saying(struct conn *c, const char *text, size_t len,
+                       const char *why);
+
 /* Stop reading from c and close it once its queue is written, logging why
  * then (after an error reply, a /quit, or a half-close).  Safe to
  * repeat. */

@@ -1,6 +1,8 @@
-"""The IRC door's flood control: a client that sends faster than
+"""The IRC door's flood control and SendQ: a client that sends faster than
 --flood-burst lines at once and --flood-rate a second after that is read
-more slowly, nothing dropped or reordered and nobody else slowed.
+more slowly, nothing dropped or reordered and nobody else slowed; a client
+whose output queue goes over its limit is told `ERROR :Closing Link: HOST
+(SendQ exceeded)` and closed.
 
 The machine is shared and noisy: the timing checks are loose on purpose
 (behaviour, not a benchmark)."""
@@ -143,3 +145,44 @@ def test_flooder_quits_in_order():
         pongs = re.findall(rb"PONG \S+ :(p\d\d)", data)
         assert pongs == [b"p%02d" % i for i in range(15)]
         assert re.search(rb"ERROR :Closing Link: \S+ \(Quit: bye\)\r\n$", data)
+
+
+def test_sendq_exceeded():
+    with chatd(["--queue-limit", "64K", "--on-overflow", "disconnect"]) \
+            as srv:
+        # The sleeper never reads, with a small receive buffer (set before
+        # connect, so the window is small from the start).
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(5 * SLOW)
+        s.connect(("127.0.0.1", srv.irc_port))
+        sleeper = Irc.__new__(Irc)
+        sleeper.s, sleeper.buf = s, b""
+        sleeper.register("sleeper")
+        sleeper.send("JOIN #room")
+        sleeper.expect(r" 366 ")
+        # A line client (no flood control) says a lot in #room.
+        talker = Line(srv.line_port, "talker")
+        talker.s.sendall(b"/join #room\n")
+        talker.expect(r"joined #room")
+        text = b"x" * 400
+        sent = 0
+        deadline = time.monotonic() + 30 * SLOW
+        while "SendQ exceeded" not in srv.out.text() + srv.err.text():
+            assert time.monotonic() < deadline, "sleeper never overflowed"
+            talker.s.sendall(b"".join(b"%d %s\n" % (sent + i, text)
+                                      for i in range(100)))
+            sent += 100
+            drain(talker.s)         # its own copies: it keeps up
+        # Closed: what it then reads ends with the reason, on a line of
+        # its own; the lines before it are whole.
+        data = recv_closed(s, timeout=10)
+        assert re.search(rb"\r\nERROR :Closing Link: 127\.0\.0\.1 "
+                         rb"\(SendQ exceeded\)\r\n$", data), data[-300:]
+        for line in data.split(CRLF)[:-2]:
+            assert line.startswith(b":"), line[:100]
+        # Logged with that reason; the server goes on.
+        srv.out.wait_for(r"terminated.*SendQ exceeded")
+        other = Irc(srv.irc_port).register("other")
+        other.send("PING :alive")
+        other.expect(r"PONG chatd :alive")
