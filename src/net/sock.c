@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -32,6 +33,42 @@ sock_set_nodelay(int fd)
     int one = 1;
 
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+#define SLACK (64 * 1024)       /* sock_make_room: what a full buffer may be
+                                 * over its size already */
+
+int
+sock_make_room(int fd, size_t n)
+{
+    int cur, want;
+    socklen_t len = sizeof(cur);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1)
+        return -1;
+    if (n > INT_MAX / 8 || cur > INT_MAX / 2 - (int)n * 2 - SLACK) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    /* Linux reports twice what was set (room for its bookkeeping, which
+     * for small writes is about as much again as the data) and doubles
+     * what is set; and a full buffer may already be over its size by up
+     * to a segment (64K on loopback).  So cur/2 + 2n + SLACK gives n
+     * bytes with their overhead past that.  Other systems take the value
+     * as it is: more room still. */
+    want = cur / 2 + (int)n * 2 + SLACK;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want)) == -1)
+        return -1;
+    len = sizeof(want);
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, &len) == -1)
+        return -1;
+    if (want > cur)
+        return 0;
+    /* The system capped it below what it was: put back the old size. */
+    cur /= 2;
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, sizeof(cur));
+    errno = ENOBUFS;
+    return -1;
 }
 
 int

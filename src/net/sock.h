@@ -66,6 +66,11 @@ int sock_set_nonblock(int fd, int on);
 /* Disable Nagle's algorithm on a TCP socket, so a small message is sent at
  * once; harmless (and ignored) on a Unix socket. */
 void sock_set_nodelay(int fd);
+/* Grow fd's send buffer so that it takes about n bytes more than it holds
+ * now, within what the system allows an unprivileged process (Linux:
+ * net.core.wmem_max); never shrinks it.  For last words to a client whose
+ * socket is full.  Returns 0 if it grew, -1 otherwise (errno). */
+int sock_make_room(int fd, size_t n);
 /* Set close-on-exec on fd.  Returns 0 or -1 (errno). */
 int sock_set_cloexec(int fd);
 

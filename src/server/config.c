@@ -99,6 +99,8 @@ config_profile(struct config *cfg, const char *name)
     cfg->backend = p->backend;
     cfg->backend_fixed = p->backend != NULL;
     cfg->pace = p->pace;
+    cfg->flood_burst = CONFIG_FLOOD_BURST;
+    cfg->flood_rate = CONFIG_FLOOD_RATE;
     return 0;
 }
 
@@ -198,6 +200,11 @@ config_usage(void *stream)
 "      --motd FILE        message of the day, shown on joining (chat)\n"
 "      --oper NAME:PASSWORD  an IRC operator's name and password (chat)\n"
 "      --node-name NAME   this server's name (IRC; default chatd)\n"
+"      --flood-burst N    IRC door: a client sending more than N lines at\n"
+"                         once is read more slowly, nothing dropped\n"
+"                         (default 10; 0: no flood control)\n"
+"      --flood-rate N     IRC door: ... and more than N lines a second\n"
+"                         after that (default 5; 0: no flood control)\n"
 "  -h, --help             this text\n"
 "      --version          the version\n"
 "\n"
@@ -208,7 +215,8 @@ config_usage(void *stream)
 enum {
     OPT_FRAMING = 256, OPT_ROUTE, OPT_PREFIX, OPT_GREETING, OPT_MAX_MESSAGE,
     OPT_QUEUE_LIMIT, OPT_ON_OVERFLOW, OPT_IDLE_TIMEOUT, OPT_MAX_CLIENTS,
-    OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_OPER, OPT_VERSION,
+    OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_OPER, OPT_FLOOD_BURST,
+    OPT_FLOOD_RATE, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -228,6 +236,8 @@ static const struct option long_opts[] = {
     {"motd", required_argument, NULL, OPT_MOTD},
     {"node-name", required_argument, NULL, OPT_NODE_NAME},
     {"oper", required_argument, NULL, OPT_OPER},
+    {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
+    {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -343,6 +353,19 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
             return -1;
         }
         cfg->node_name = val;
+        return 0;
+    case OPT_FLOOD_BURST:
+    case OPT_FLOOD_RATE:
+        if (parse_long(val, 0, 1000000, &n) == -1) {
+            errf(err, "bad --%s '%s' (expected a number of lines, 0 to "
+                 "1000000; 0 turns flood control off)",
+                 opt == OPT_FLOOD_BURST ? "flood-burst" : "flood-rate", val);
+            return -1;
+        }
+        if (opt == OPT_FLOOD_BURST)
+            cfg->flood_burst = (unsigned)n;
+        else
+            cfg->flood_rate = (unsigned)n;
         return 0;
     case OPT_GREETING:
         if (strlen(val) > CONFIG_GREETING_MAX) {

@@ -15,6 +15,8 @@
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_GREETING_MAX 4096        /* bytes of --greeting */
+#define CONFIG_FLOOD_BURST  10          /* SPEC: 10 lines at once, */
+#define CONFIG_FLOOD_RATE   5           /* then 5 a second */
 
 struct protocol;
 
@@ -43,6 +45,10 @@ struct config {
     const char   *oper;                 /* --oper NAME:PASSWORD, or NULL */
     const char   *node_name;            /* --node-name (the IRC server
                                          * name), or NULL */
+    unsigned      flood_burst;          /* lines at once, then ... */
+    unsigned      flood_rate;           /* ... a second: flood control of
+                                         * the doors whose protocol asks
+                                         * for it (IRC); 0 = off */
     /* Set by profiles only. */
     const struct protocol *proto;       /* what the profile's doors speak */
     enum console_style     console;     /* what the console says */

@@ -6,7 +6,13 @@
  * client with new output is flushed with one writev (conn_set_flush), and
  * the clients closed during the pass are freed (conn_set_reap).  Messages
  * that arrive together therefore leave together, and no handler ever frees
- * what another may still touch. */
+ * what another may still touch.
+ *
+ * Two things stop a client from being read, each with its flag, and it is
+ * read again only once neither holds: pacing (CONN_F_PAUSED, its own
+ * queue is half full) and flood control (CONN_F_FLOODED, its door's budget
+ * of lines is spent: the lines already read wait in its input buffer, and
+ * a timer hands them to the protocol as tokens come back). */
 #include "server/conn.h"
 
 #include <errno.h>
@@ -113,15 +119,44 @@ conn_set_reap(struct conn_set *set)
     return n;
 }
 
-/* inbuf_feed's callback: one frame for the protocol. */
+/* inbuf_feed's callback: one frame for the protocol, if c's flood budget
+ * has a token for it; if not, the frame waits (INBUF_KEEP). */
 static int
 on_frame(void *arg, const struct frame *f)
 {
     struct conn *c = arg;
 
+    if (!flood_take(&c->flood, loop_now(c->set->loop)))
+        return INBUF_KEEP;
     if (c->door->proto->frame(c, f) != 0)
         return -1;
     return c->state == CONN_OPEN ? 0 : -1;
+}
+
+static void on_event(struct loop *l, int fd, int mask, void *arg);
+static void on_refill(struct loop *l, void *arg);
+
+/* c's budget is spent with lines still to handle: stop reading it until
+ * a token is back (no busy loop: one timer, at that moment). */
+static void
+hold_reading(struct conn *c)
+{
+    struct loop *l = c->set->loop;
+    uint64_t ms = flood_wait(&c->flood, loop_now(l));
+
+    loop_del(l, c->fd, LOOP_READ);
+    c->flags |= CONN_F_FLOODED;
+    loop_timer_start(l, &c->refill, ms > 0 ? ms : 1, 0, on_refill, c);
+}
+
+/* What the input said: a refusal to answer, or lines held back. */
+static void
+input_done(struct conn *c, enum inbuf_result res, const char *why)
+{
+    if (res == INBUF_BAD)
+        c->door->proto->bad(c, why);
+    else if (res == INBUF_HELD && c->state == CONN_OPEN)
+        hold_reading(c);
 }
 
 /* Frame what was read (eof: the peer is done sending). */
@@ -130,10 +165,35 @@ take_input(struct conn *c, const char *data, size_t n, int eof)
 {
     const struct door *d = c->door;
     const char *why = NULL;
+    enum inbuf_result res;
 
-    if (inbuf_feed(&c->in, d->framing, d->max_message, data, n, eof,
-                   on_frame, c, &why) == INBUF_BAD)
-        d->proto->bad(c, why);
+    res = inbuf_feed(&c->in, d->framing, d->max_message, data, n, eof,
+                     on_frame, c, &why);
+    input_done(c, res, why);
+}
+
+/* A token is back: handle the held lines it pays for, in order; once none
+ * is left, read c again (unless pacing holds it too). */
+static void
+on_refill(struct loop *l, void *arg)
+{
+    struct conn *c = arg;
+    const struct door *d = c->door;
+    const char *why = NULL;
+    enum inbuf_result res;
+
+    if (c->state != CONN_OPEN)
+        return;                 /* closing: no more lines are handled */
+    c->flags &= ~CONN_F_FLOODED;
+    c->last_active = loop_now(l);       /* its lines count as activity */
+    res = inbuf_resume(&c->in, d->framing, d->max_message, on_frame, c,
+                       &why);
+    input_done(c, res, why);
+    if (c->state != CONN_OPEN || (c->flags & (CONN_F_FLOODED |
+                                              CONN_F_PAUSED)))
+        return;
+    if (loop_add(l, c->fd, LOOP_READ, on_event, c) == -1)
+        conn_close(c, strerror(errno));
 }
 
 /* A client whose own queue is half full is not read until the queue is
@@ -151,9 +211,8 @@ pause_reading(struct conn *c)
     return 1;
 }
 
-static void on_event(struct loop *l, int fd, int mask, void *arg);
-
-/* The queue has room again: read c once more. */
+/* The queue has room again: read c once more (unless flood control holds
+ * it: then its timer will). */
 static void
 resume_reading(struct conn *c)
 {
@@ -161,7 +220,7 @@ resume_reading(struct conn *c)
         c->outq.charged > c->set->queue_limit / 4)
         return;
     c->flags &= ~CONN_F_PAUSED;
-    if (c->state == CONN_OPEN &&
+    if (c->state == CONN_OPEN && !(c->flags & CONN_F_FLOODED) &&
         loop_add(c->set->loop, c->fd, LOOP_READ, on_event, c) == -1)
         conn_close(c, strerror(errno));
 }
@@ -172,7 +231,7 @@ on_readable(struct conn *c)
     struct conn_set *set = c->set;
     ssize_t n;
 
-    if (pause_reading(c))
+    if ((c->flags & CONN_F_FLOODED) || pause_reading(c))
         return;
     set->console->readable(c);
     n = sock_recv(c->fd, set->rbuf, set->read_max);
@@ -188,6 +247,9 @@ on_readable(struct conn *c)
         return;
     }
     set->console->received(c, 0);
+    /* Nothing is held (c would not be read), and all that is left is one
+     * partial frame: it is handled now, flood budget or not. */
+    flood_init(&c->flood, 0, 0, 0);
     take_input(c, set->rbuf, 0, 1);     /* a partial frame still counts */
     conn_close_after_flush(c, "closed by peer");
 }
@@ -250,6 +312,8 @@ conn_new(struct conn_set *set, const struct door *d, int fd,
     c->last_active = loop_now(set->loop);
     outq_init(&c->outq);
     loop_timer_init(&c->idle);
+    loop_timer_init(&c->refill);
+    flood_init(&c->flood, d->flood_burst, d->flood_rate, c->last_active);
     if (strcmp(peer, "unix") == 0)
         snprintf(c->peer, sizeof(c->peer), "unix#%llu",
                  (unsigned long long)c->id);
@@ -299,7 +363,10 @@ overflow(struct conn *c, const struct slice *s)
         log_warnx("%s: output queue over its limit (%llu bytes): "
                   "disconnecting a client that does not read", c->peer,
                   (unsigned long long)set->queue_limit);
-        conn_close(c, "output queue over its limit");
+        if (c->door->proto->overflowed != NULL)
+            c->door->proto->overflowed(c);
+        else
+            conn_close(c, "output queue over its limit");
         return;
     }
     c->dropped += s->len;
@@ -343,10 +410,58 @@ conn_close(struct conn *c, const char *why)
     c->drain_why = why;
     loop_del(set->loop, c->fd, LOOP_READ | LOOP_WRITE);
     loop_timer_stop(set->loop, &c->idle);
+    loop_timer_stop(set->loop, &c->refill);
     set->n--;
     set->console->closed(c, why);
     c->reap_next = set->reap;
     set->reap = c;
+}
+
+/* How much of what c's queue still has to write ends the line the socket
+ * is partway through: its last words must start a line of their own. */
+static size_t
+line_rest(const struct conn *c)
+{
+    struct iovec iov[FLUSH_IOV];
+    size_t done = 0;
+    int i, n;
+
+    if (c->outq.off == 0)
+        return 0;               /* written up to a whole entry: a line end */
+    n = outq_iov(&c->outq, iov, FLUSH_IOV, c->outq.bytes);
+    for (i = 0; i < n; i++) {
+        const char *lf = memchr(iov[i].iov_base, '\n', iov[i].iov_len);
+
+        if (lf != NULL)
+            return done + (size_t)(lf - (const char *)iov[i].iov_base) + 1;
+        done += iov[i].iov_len;
+    }
+    return c->outq.bytes;
+}
+
+void
+conn_close_saying(struct conn *c, const char *text, size_t len,
+                  const char *why)
+{
+    struct block *b;
+    struct slice s;
+
+    if (c->state == CONN_CLOSED)
+        return;
+    outq_keep(&c->outq, line_rest(c));
+    b = block_new(len);
+    memcpy(b->data, text, len);
+    b->len = len;
+    s.b = b;
+    s.off = 0;
+    s.len = len;
+    outq_push(&c->outq, &s);
+    block_unref(b);             /* the queue holds it now */
+    conn_flush(c);
+    if (c->state != CONN_CLOSED && !outq_is_empty(&c->outq) &&
+        sock_make_room(c->fd, c->outq.bytes) == 0)
+        conn_flush(c);
+    conn_close(c, why);
 }
 
 void

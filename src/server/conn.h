@@ -18,6 +18,7 @@
 #include "loop/loop.h"
 #include "server/config.h"
 #include "server/console.h"
+#include "server/flood.h"
 #include "server/inbuf.h"
 #include "server/outq.h"
 #include "server/protocol.h"
@@ -36,6 +37,7 @@ enum conn_state {
 #define CONN_F_BLOCKED 0x02     /* in the write set: wait for writable */
 #define CONN_F_MEMBER  0x04     /* receives broadcasts to every client */
 #define CONN_F_PAUSED  0x08     /* not read until its own queue drains */
+#define CONN_F_FLOODED 0x10     /* not read until its flood budget refills */
 
 /* Every client of a server, and what they share. */
 struct conn_set {
@@ -64,8 +66,11 @@ struct conn {
     enum conn_state    state;
     unsigned           flags;
     uint64_t           id;          /* 1, 2, ... in accept order */
-    uint64_t           last_active; /* loop ms of the last read */
+    uint64_t           last_active; /* loop ms of the last read, or of
+                                     * the last held line handled */
     struct inbuf       in;
+    struct flood       flood;       /* its budget of lines (door's limits) */
+    struct loop_timer  refill;      /* while CONN_F_FLOODED: a token back */
     struct outq        outq;
     struct loop_timer  idle;
     const char        *drain_why;   /* static: why, once CONN_DRAINING */
@@ -109,6 +114,16 @@ void conn_send(struct conn *c, const struct slice *s);
 
 /* End c for the reason why (logged).  Safe to repeat. */
 void conn_close(struct conn *c, const char *why);
+
+/* End c for why after last words (text, len bytes, e.g. IRC's "ERROR
+ * :Closing Link: ..."), best effort, for a client whose queue is over its
+ * limit: what is queued is dropped but the rest of the line the socket is
+ * partway through, text is queued after it past the limit, and what the
+ * socket takes now is written (the send buffer is grown by that much if
+ * the system allows).  Then c is closed at once: the kernel still
+ * delivers what it holds, the rest is lost.  Safe to repeat. */
+void conn_close_saying(struct conn *c, const char *text, size_t len,
+                       const char *why);
 
 /* Stop reading from c and close it once its queue is written, logging why
  * then (after an error reply, a /quit, or a half-close).  Safe to

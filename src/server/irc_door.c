@@ -1426,6 +1426,17 @@ irc_gone(struct conn *c, const char *why)
     c->name = NULL;
 }
 
+/* Over its SendQ: IRC's last words, then closed. */
+static void
+irc_overflowed(struct conn *c)
+{
+    char line[IRC_LINE_MAX];
+    int n = snprintf(line, sizeof(line), "ERROR :Closing Link: %.*s (SendQ "
+                     "exceeded)\r\n", (int)c->hostlen, c->peer + c->hostoff);
+
+    conn_close_saying(c, line, (size_t)n, "SendQ exceeded");
+}
+
 const struct protocol proto_irc = {
     .name = "irc",
     .framing = &framing_text,
@@ -1439,4 +1450,6 @@ const struct protocol proto_irc = {
     .write_failed = conn_write_failed,
     .flush = conn_flush,
     .wire = irc_wire,
+    .overflowed = irc_overflowed,
+    .flood = 1,
 };

@@ -155,3 +155,31 @@ outq_consume(struct outq *q, size_t n)
         q->head = 0;
     }
 }
+
+void
+outq_keep(struct outq *q, size_t n)
+{
+    size_t i, kept = 0, left = n + q->off;      /* counted from the head */
+
+    assert(n <= q->bytes);
+    if (n == 0) {
+        outq_fini(q);
+        return;
+    }
+    for (i = 0; i < q->count && left > 0; i++) {
+        struct outq_ent *e = &q->ring[(q->head + i) & MASK(q)];
+
+        if (left < e->len)
+            e->len = left;
+        left -= e->len;
+        kept++;
+    }
+    while (q->count > kept) {
+        struct outq_ent *t = tail(q);
+
+        q->charged -= t->charge;
+        block_unref(t->b);
+        q->count--;
+    }
+    q->bytes = n;
+}

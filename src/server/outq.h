@@ -60,5 +60,10 @@ int outq_iov(const struct outq *q, struct iovec *iov, int maxiov,
              size_t budget);
 /* n bytes were written: advance, unreferencing every entry fully sent. */
 void outq_consume(struct outq *q, size_t n);
+/* Keep only the first n bytes still to write (n <= bytes) and drop the
+ * rest with their references: a client being closed gets no more than
+ * that before its last words.  Charges of what is kept stay as they
+ * were, so charged comes back to 0 as the rest is written. */
+void outq_keep(struct outq *q, size_t n);
 
 #endif

@@ -40,6 +40,14 @@ struct protocol {
     void (*flush)(struct conn *c);
     /* Which wire format c reads room r's messages in (route.h). */
     int (*wire)(const struct conn *c, const struct room *r);
+    /* c's queue went over its limit under --on-overflow disconnect (conn.c
+     * has logged it): close c, after last words if the protocol has any
+     * (conn_close_saying).  NULL: conn_close(c, "output queue over its
+     * limit"). */
+    void (*overflowed)(struct conn *c);
+    /* Its clients are read more slowly when they send faster than
+     * --flood-burst lines at once and --flood-rate a second after that. */
+    int flood;
 };
 
 /* A listener's protocol, framing and limits; conns borrow it. */
@@ -47,6 +55,8 @@ struct door {
     const struct protocol *proto;
     const struct framing  *framing;
     size_t                 max_message;
+    unsigned               flood_burst; /* lines at once; 0: no flood */
+    unsigned               flood_rate;  /* ... control; lines a second */
     struct server         *srv;     /* borrowed: the protocol's context */
 };
 

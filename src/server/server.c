@@ -171,6 +171,10 @@ open_listeners(struct server *srv, char err[ERR_LEN])
         li->door.max_message = li->door.proto->max_message != 0
                                    ? li->door.proto->max_message
                                    : cfg->max_message;
+        if (li->door.proto->flood) {
+            li->door.flood_burst = cfg->flood_burst;
+            li->door.flood_rate = cfg->flood_rate;
+        }
         li->fd = sock_listen(&li->addr, SOCK_BACKLOG, err);
         if (li->fd == -1)
             return -1;

@@ -220,7 +220,7 @@ static void
 parse_fed(int crlf, const char *in, size_t n, size_t max, size_t split,
           size_t chunk, char *rbuf, struct msgs *m)
 {
-    struct inbuf ib = {NULL, 0, 0};
+    struct inbuf ib = {NULL, 0, 0, 0};
     struct framing fr;
     struct fed fd = {m, n, max, NULL, 0, &ib};
     size_t off = 0, k;

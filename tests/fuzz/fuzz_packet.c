@@ -247,7 +247,7 @@ static void
 parse_fed(const char *in, size_t n, size_t max, size_t split, size_t chunk,
           char *rbuf, struct run *r)
 {
-    struct inbuf ib = {NULL, 0, 0};
+    struct inbuf ib = {NULL, 0, 0, 0};
     struct framing fr = framing_packet;
     struct fed fd = {r, n, max, NULL, 0, &ib};
     enum inbuf_result res = INBUF_OK;

@@ -395,7 +395,7 @@ test_stop_frees(void **state)
     struct frames m;
     struct feed fd;
     const char *why = "untouched";
-    struct inbuf in = {NULL, 0, 0};
+    struct inbuf in = {NULL, 0, 0, 0};
 
     (void)state;
     /* Stopped on a frame straight from the read: the rest is dropped. */
@@ -552,7 +552,7 @@ test_packet_bad_frees(void **state)
     }
     /* why is the framing's static reason. */
     {
-        struct inbuf ib = {NULL, 0, 0};
+        struct inbuf ib = {NULL, 0, 0, 0};
 
         assert_int_equal(inbuf_feed(&ib, &framing_packet, 16, in + lie,
                                     PACKET_HEADER_LEN, 0, stop_now, NULL,
@@ -611,6 +611,181 @@ test_raw_read_is_frame(void **state)
     assert_null(fd.in.buf);
 }
 
+/* --- holding (flood control) -------------------------------------------- */
+
+/* A caller on a ration: `budget` frames taken, then each is held. */
+struct ration {
+    struct feed feed;
+    size_t      budget;
+    size_t      most;       /* the most bytes ever held */
+};
+
+static int
+rationed(void *arg, const struct frame *f)
+{
+    struct ration *r = arg;
+    struct feed *fd = &r->feed;
+
+    if (r->budget == 0)
+        return INBUF_KEEP;
+    r->budget--;
+    if (f->len > 0)
+        assert_true(inside(f->data, f->len, fd->data, fd->n) ||
+                    inside(f->data, f->len, fd->in.buf, fd->in.len));
+    frames_add(fd->out, f);
+    return 0;
+}
+
+/* Resume r one frame at a time until nothing is held, as conn.c's timer
+ * does with one token at a time; then the buffer is one frame again. */
+static void
+resume_all(struct ration *r)
+{
+    struct feed *fd = &r->feed;
+    const char *why = NULL;
+    enum inbuf_result res;
+    size_t rounds = 0;
+
+    while (inbuf_is_held(&fd->in)) {
+        if (fd->in.len > r->most)
+            r->most = fd->in.len;
+        r->budget = 1;
+        fd->data = NULL;
+        fd->n = 0;
+        res = inbuf_resume(&fd->in, fd->fr, fd->max, rationed, r, &why);
+        assert_true(res == INBUF_OK || res == INBUF_HELD);
+        assert_true(++rounds < 100000);
+    }
+    check_bounds(fd);
+}
+
+/* Feed in[0..n) in reads of chunk bytes, `per_read` frames taken at once
+ * and then one per resume; at end of input everything is taken (conn.c
+ * turns flood control off for the last partial frame). */
+static void
+feed_rationed(const struct framing *fr, const char *in, size_t n, size_t max,
+              size_t chunk, size_t per_read, struct frames *m)
+{
+    static struct ration r;
+    const char *why = NULL;
+    size_t off = 0, k;
+
+    memset(&r, 0, sizeof(r));
+    feed_init(&r.feed, fr, max, m);
+    while (off < n) {
+        k = n - off < chunk ? n - off : chunk;
+        r.budget = per_read;
+        r.feed.data = t_guarded(in + off, k);
+        r.feed.n = k;
+        assert_int_not_equal(inbuf_feed(&r.feed.in, fr, max, r.feed.data, k,
+                                        0, rationed, &r, &why), INBUF_BAD);
+        /* Held: the rest of this read and at most one frame before it. */
+        assert_true(r.feed.in.len <= k + max + fr->extra);
+        off += k;
+        resume_all(&r);
+    }
+    r.budget = SIZE_MAX;
+    assert_int_equal(inbuf_feed(&r.feed.in, fr, max, "", 0, 1, rationed, &r,
+                                &why), INBUF_OK);
+    assert_null(r.feed.in.buf);
+    assert_false(inbuf_is_held(&r.feed.in));
+}
+
+/* Held frames come out later, all of them, in order, whatever the reads
+ * and the ration. */
+static void
+test_hold_keeps_everything_in_order(void **state)
+{
+    static struct frames whole, fed;
+    static const struct framing *const frs[] = {&framing_line,
+                                                &framing_crlf};
+    size_t i, chunk, per, max;
+
+    (void)state;
+    for (i = 0; i < 2; i++)
+        for (max = 1; max <= 9; max += 4)
+            for (chunk = 1; chunk <= sizeof(mixed); chunk++)
+                for (per = 0; per <= 3; per++) {
+                    parse_direct(frs[i], S(mixed), max, &whole);
+                    feed_rationed(frs[i], S(mixed), max, chunk, per, &fed);
+                    frames_assert_equal(&whole, &fed);
+                }
+}
+
+static void
+test_hold_then_resume(void **state)
+{
+    static struct ration r;
+    struct frames m;
+    const char *why = NULL;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    feed_init(&r.feed, &framing_line, 64, &m);
+    /* Two taken, the third held with everything after it. */
+    r.budget = 2;
+    r.feed.data = t_guarded(S("a\nb\nc\nd\npart"));
+    r.feed.n = 12;
+    assert_int_equal(inbuf_feed(&r.feed.in, &framing_line, 64, r.feed.data,
+                                12, 0, rationed, &r, &why), INBUF_HELD);
+    assert_int_equal(m.count, 2);
+    assert_true(inbuf_is_held(&r.feed.in));
+    assert_int_equal(r.feed.in.len, 8);
+    assert_memory_equal(r.feed.in.buf, "c\nd\npart", 8);
+    /* Nothing to take: still held, nothing lost. */
+    r.budget = 0;
+    assert_int_equal(inbuf_resume(&r.feed.in, &framing_line, 64, rationed,
+                                  &r, &why), INBUF_HELD);
+    assert_int_equal(r.feed.in.len, 8);
+    /* One more: "c"; then the rest: "d", and "part" pending. */
+    r.budget = 1;
+    assert_int_equal(inbuf_resume(&r.feed.in, &framing_line, 64, rationed,
+                                  &r, &why), INBUF_HELD);
+    frame_is(&m, 2, 0, S("c"));
+    r.budget = 5;
+    assert_int_equal(inbuf_resume(&r.feed.in, &framing_line, 64, rationed,
+                                  &r, &why), INBUF_OK);
+    frame_is(&m, 3, 0, S("d"));
+    assert_int_equal(m.count, 4);
+    assert_false(inbuf_is_held(&r.feed.in));
+    assert_int_equal(r.feed.in.len, 4);
+    /* Resuming with nothing held calls nothing. */
+    r.budget = 0;
+    assert_int_equal(inbuf_resume(&r.feed.in, &framing_line, 64, rationed,
+                                  &r, &why), INBUF_OK);
+    inbuf_fini(&r.feed.in);
+    /* Held at the very last byte: freed once resumed. */
+    feed_init(&r.feed, &framing_line, 64, &m);
+    r.budget = 0;
+    r.feed.data = t_guarded(S("x\n"));
+    r.feed.n = 2;
+    assert_int_equal(inbuf_feed(&r.feed.in, &framing_line, 64, r.feed.data,
+                                2, 0, rationed, &r, &why), INBUF_HELD);
+    r.budget = 1;
+    assert_int_equal(inbuf_resume(&r.feed.in, &framing_line, 64, rationed,
+                                  &r, &why), INBUF_OK);
+    assert_null(r.feed.in.buf);
+    frame_is(&m, 0, 0, S("x"));
+}
+
+static void
+test_hold_packets(void **state)
+{
+    static struct frames whole, fed;
+    char buf[3 * (PACKET_HEADER_LEN + 5)];
+    size_t n = 0, chunk;
+
+    (void)state;
+    put_packet(buf, &n, PACKET_CHAT, S("abc"));
+    put_packet(buf, &n, PACKET_CHAT, S(""));
+    put_packet(buf, &n, PACKET_CHAT, S("hello"));
+    parse_direct(&framing_packet, buf, n, 16, &whole);
+    for (chunk = 1; chunk <= n; chunk++) {
+        feed_rationed(&framing_packet, buf, n, 16, chunk, 0, &fed);
+        frames_assert_equal(&whole, &fed);
+    }
+}
+
 /* --- limits ------------------------------------------------------------- */
 
 /* max is a size_t like any other: max + extra must not wrap around.  A
@@ -630,7 +805,7 @@ test_huge_max(void **state)
         for (j = 0; j < sizeof(maxes) / sizeof(maxes[0]); j++) {
             const char *in = fr[i] == &framing_packet ? pk : "abcdef\n";
             size_t len = fr[i] == &framing_packet ? n : 7;
-            struct inbuf ib = {NULL, 0, 0};
+            struct inbuf ib = {NULL, 0, 0, 0};
             const char *why = NULL;
 
             assert_int_equal(inbuf_feed(&ib, fr[i], maxes[j],
@@ -662,6 +837,9 @@ main(void)
         cmocka_unit_test(test_packet_bad_frees),
         cmocka_unit_test(test_raw_read_is_frame),
         cmocka_unit_test(test_huge_max),
+        cmocka_unit_test(test_hold_keeps_everything_in_order),
+        cmocka_unit_test(test_hold_then_resume),
+        cmocka_unit_test(test_hold_packets),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

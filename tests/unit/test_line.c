@@ -117,7 +117,7 @@ parse_fed(next_fn *next, const char *in, size_t n, size_t max, size_t chunk,
     const struct framing *fr = next == crlf_next ? &framing_crlf :
                                                    &framing_line;
     size_t cap = max + (next == crlf_next ? 2 : 1), off = 0, k;
-    struct inbuf ib = {NULL, 0, 0};
+    struct inbuf ib = {NULL, 0, 0, 0};
     const char *why = NULL;
 
     assert_ptr_equal(fr->next, next);

@@ -177,6 +177,57 @@ test_grows_and_shrinks(void **state)
     outq_fini(&q);
 }
 
+/* Last words: the rest of the line being written is kept, everything
+ * after it dropped with its references, and the accounts still come back
+ * to 0 once what is kept is written. */
+static void
+test_keep_drops_the_rest(void **state)
+{
+    struct block *a = arena(64), *b = arena(64);
+    struct slice s1 = put(a, "one\ntwo\n"), s2 = put(b, "three\n");
+    struct outq q;
+    struct iovec iov[8];
+
+    (void)state;
+    outq_init(&q);
+    outq_push(&q, &s1);
+    outq_push(&q, &s2);
+    assert_int_equal(b->refs, 2);
+    outq_consume(&q, 2);                /* "on" is out */
+    outq_keep(&q, 2);                   /* "e\n" ends that line */
+    assert_int_equal(q.bytes, 2);
+    assert_int_equal(q.count, 1);
+    assert_int_equal(b->refs, 1);       /* dropped with its entry */
+    assert_int_equal(outq_iov(&q, iov, 8, 1 << 20), 1);
+    assert_int_equal(iov[0].iov_len, 2);
+    assert_memory_equal(iov[0].iov_base, "e\n", 2);
+    outq_consume(&q, 2);
+    assert_true(outq_is_empty(&q));
+    assert_int_equal(q.charged, 0);
+    assert_int_equal(a->refs, 1);
+    /* Keeping nothing empties the queue, partly written head and all. */
+    outq_push(&q, &s1);
+    outq_push(&q, &s2);
+    outq_consume(&q, 1);
+    outq_keep(&q, 0);
+    assert_true(outq_is_empty(&q));
+    assert_int_equal(q.bytes, 0);
+    assert_int_equal(q.charged, 0);
+    /* Keeping all of it changes nothing. */
+    outq_push(&q, &s1);
+    outq_push(&q, &s2);
+    outq_keep(&q, q.bytes);
+    assert_int_equal(q.bytes, 14);
+    assert_int_equal(outq_iov(&q, iov, 8, 1 << 20), 2);
+    outq_consume(&q, 14);
+    assert_int_equal(q.charged, 0);
+    assert_int_equal(a->refs, 1);
+    assert_int_equal(b->refs, 1);
+    block_unref(a);
+    block_unref(b);
+    outq_fini(&q);
+}
+
 int
 main(void)
 {
@@ -186,6 +237,7 @@ main(void)
         cmocka_unit_test(test_budget_and_maxiov),
         cmocka_unit_test(test_new_buffer_charges_rest_of_old),
         cmocka_unit_test(test_grows_and_shrinks),
+        cmocka_unit_test(test_keep_drops_the_rest),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
