@@ -11,20 +11,24 @@ main(int argc, char **argv)
     char err[ERR_LEN];
     struct config cfg;
 
+    int rc = 0;
+
     log_set_program("chatd");
     switch (config_from_args(&cfg, argc, argv, err)) {
     case CONFIG_EXIT_OK:
-        return 0;
+        break;
     case CONFIG_USAGE:
         fprintf(stderr, "chatd: %s\n", err);
         config_usage(stderr);
-        return 2;
+        rc = 2;
+        break;
     case CONFIG_RUN:
+        if (server_run(&cfg, err) != 0) {
+            fprintf(stderr, "chatd: %s\n", err);
+            rc = 1;
+        }
         break;
     }
-    if (server_run(&cfg, err) != 0) {
-        fprintf(stderr, "chatd: %s\n", err);
-        return 1;
-    }
-    return 0;
+    config_free(&cfg);
+    return rc;
 }

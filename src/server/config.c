@@ -1,9 +1,11 @@
 /* config.c -- profiles and the command line. */
 #include "server/config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loop/loop.h"
@@ -15,6 +17,7 @@
 #include "server/select_chat.h"
 #include "util/compat.h"
 #include "util/parse.h"
+#include "util/xmalloc.h"
 
 const char *const config_framing_names[] = {"raw", "line", "crlf", "packet",
                                             NULL};
@@ -200,6 +203,9 @@ config_usage(void *stream)
 "      --motd FILE        message of the day, shown on joining (chat)\n"
 "      --oper NAME:PASSWORD  an IRC operator's name and password (chat)\n"
 "      --node-name NAME   this server's name (IRC; default chatd)\n"
+"      --config FILE      read options from FILE: one 'name value' a line,\n"
+"                         the long names without --; '#' comments; the\n"
+"                         flags win; SIGHUP reads it again\n"
 "      --flood-burst N    IRC door: a client sending more than N lines at\n"
 "                         once is read more slowly, nothing dropped\n"
 "                         (default 10; 0: no flood control)\n"
@@ -216,7 +222,7 @@ enum {
     OPT_FRAMING = 256, OPT_ROUTE, OPT_PREFIX, OPT_GREETING, OPT_MAX_MESSAGE,
     OPT_QUEUE_LIMIT, OPT_ON_OVERFLOW, OPT_IDLE_TIMEOUT, OPT_MAX_CLIENTS,
     OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_OPER, OPT_FLOOD_BURST,
-    OPT_FLOOD_RATE, OPT_VERSION,
+    OPT_FLOOD_RATE, OPT_CONFIG, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -238,31 +244,39 @@ static const struct option long_opts[] = {
     {"oper", required_argument, NULL, OPT_OPER},
     {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
     {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
-/* First pass: only the profile, since it sets the defaults the other flags
- * override, wherever it stands on the line. */
+/* First pass: the value of option -s/--long (the last one given), or
+ * NULL, wherever it stands on the line: the profile sets the defaults the
+ * other flags override, and the config file comes in between. */
 static const char *
-find_profile(int argc, char **argv)
+find_flag(int argc, char **argv, char s, const char *lng)
 {
-    const char *name = "line";
+    const char *val = NULL;
+    size_t n = strlen(lng);
     int i;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
             break;
-        if ((strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--profile") == 0)
-            && i + 1 < argc)
-            name = argv[++i];
-        else if (strncmp(argv[i], "--profile=", 10) == 0)
-            name = argv[i] + 10;
-        else if (strncmp(argv[i], "-p", 2) == 0 && argv[i][2] != '\0')
-            name = argv[i] + 2;
+        if (((s != 0 && argv[i][0] == '-' && argv[i][1] == s &&
+              argv[i][2] == '\0') ||
+             (strncmp(argv[i], "--", 2) == 0 &&
+              strcmp(argv[i] + 2, lng) == 0)) &&
+            i + 1 < argc)
+            val = argv[++i];
+        else if (strncmp(argv[i], "--", 2) == 0 &&
+                 strncmp(argv[i] + 2, lng, n) == 0 && argv[i][2 + n] == '=')
+            val = argv[i] + 3 + n;
+        else if (s != 0 && argv[i][0] == '-' && argv[i][1] == s &&
+                 argv[i][2] != '\0')
+            val = argv[i] + 2;
     }
-    return name;
+    return val;
 }
 
 static int
@@ -291,7 +305,8 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
 
     switch (opt) {
     case 'p':
-        return 0;                       /* done by find_profile() */
+    case OPT_CONFIG:
+        return 0;                       /* done by config_from_args() */
     case 'l':
         if (cfg->nlisten == CONFIG_MAX_LISTEN) {
             errf(err, "too many --listen (at most %d)", CONFIG_MAX_LISTEN);
@@ -411,22 +426,171 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
     return -1;
 }
 
+/* The option a config file's name stands for (a long option that takes
+ * a value, but --config itself), or 0. */
+static int
+file_option(const char *name)
+{
+    const struct option *o;
+
+    if (strcmp(name, "config") == 0)
+        return 0;
+    for (o = long_opts; o->name != NULL; o++)
+        if (o->has_arg == required_argument && strcmp(o->name, name) == 0)
+            return o->val;
+    return 0;
+}
+
+/* Read path into cfg->file (owned) and cut it into lines of "name value":
+ * names[i] and vals[i] point into it.  '#' starts a comment at the start
+ * of a line or after a blank; a value may be put in double quotes, which
+ * keep a '#' and blanks ("" is the empty value).  Returns the number of lines with an option, or -1
+ * with err ("FILE:LINE: why"). */
+static int
+read_config(struct config *cfg, const char *path, char *names[],
+            char *vals[], int lines[], int max, char err[ERR_LEN])
+{
+    FILE *f = fopen(path, "r");
+    char *p, *end;
+    int n = 0, line = 0;
+    size_t len;
+
+    if (f == NULL) {
+        errf(err, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    cfg->file = xmalloc(CONFIG_FILE_MAX + 1);
+    len = fread(cfg->file, 1, CONFIG_FILE_MAX + 1, f);
+    fclose(f);
+    if (len > CONFIG_FILE_MAX) {
+        errf(err, "%s: longer than %d bytes", path, CONFIG_FILE_MAX);
+        return -1;
+    }
+    cfg->file[len] = '\0';
+    for (p = cfg->file; *p != '\0'; p = end) {
+        char *name, *val, *q;
+
+        line++;
+        end = p + strcspn(p, "\n");
+        if (*end == '\n')
+            *end++ = '\0';
+        name = p + strspn(p, " \t\r");
+        if (*name == '\0' || *name == '#')
+            continue;
+        val = name + strcspn(name, " \t\r");
+        if (*val != '\0')
+            *val++ = '\0';
+        val += strspn(val, " \t\r");
+        if (*val == '"') {                      /* "a value # with this" */
+            q = strchr(++val, '"');
+            if (q == NULL) {
+                errf(err, "%s:%d: no closing quote", path, line);
+                return -1;
+            }
+            *q++ = '\0';
+            q += strspn(q, " \t\r");
+            if (*q != '\0' && *q != '#') {
+                errf(err, "%s:%d: text after the closing quote", path, line);
+                return -1;
+            }
+        } else {
+            for (q = val; (q = strchr(q, '#')) != NULL; q++)
+                if (q == val || q[-1] == ' ' || q[-1] == '\t') {
+                    *q = '\0';
+                    break;
+                }
+            len = strlen(val);
+            while (len > 0 && strchr(" \t\r", val[len - 1]) != NULL)
+                val[--len] = '\0';
+        }
+        if (file_option(name) == 0) {
+            errf(err, "%s:%d: unknown option '%s'", path, line, name);
+            return -1;
+        }
+        if (n == max) {
+            errf(err, "%s:%d: more than %d options", path, line, max);
+            return -1;
+        }
+        names[n] = name;
+        vals[n] = val;
+        lines[n++] = line;
+    }
+    return n;
+}
+
+/* The options of the config file, between the profile's defaults and the
+ * command line.  A --listen in the file replaces the profile's. */
+static int
+apply_config(struct config *cfg, char *names[], char *vals[], int lines[],
+             int n, char err[ERR_LEN])
+{
+    char why[ERR_LEN];
+    int i, listened = 0;
+
+    for (i = 0; i < n; i++) {
+        int opt = file_option(names[i]);
+
+        if (opt == 'l' && !listened++)
+            cfg->nlisten = 0;
+        if (set_option(cfg, opt, vals[i], why) == -1) {
+            errf(err, "%s:%d: %s", cfg->config_file, lines[i], why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+    free(cfg->file);
+    cfg->file = NULL;
+}
+
 enum config_result
 config_from_args(struct config *cfg, int argc, char **argv, char err[ERR_LEN])
 {
-    const char *profile = find_profile(argc, argv);
+    const char *profile = find_flag(argc, argv, 'p', "profile");
+    const char *file = find_flag(argc, argv, 0, "config");
+    char *names[CONFIG_FILE_LINES], *vals[CONFIG_FILE_LINES];
+    int lines[CONFIG_FILE_LINES], nfile = 0, i;
     int profile_listen = 1;
     int opt;
 
-    if (strcmp(basename(argv[0]), "chatsrv") == 0)
+    char *file_text = NULL;
+
+    memset(cfg, 0, sizeof(*cfg));
+    if (file != NULL) {
+        struct config tmp;
+
+        memset(&tmp, 0, sizeof(tmp));
+        nfile = read_config(&tmp, file, names, vals, lines, CONFIG_FILE_LINES,
+                            err);
+        if (nfile == -1) {
+            config_free(&tmp);
+            return CONFIG_USAGE;
+        }
+        for (i = 0; i < nfile && profile == NULL; i++)
+            if (strcmp(names[i], "profile") == 0)
+                profile = vals[i];
+        file_text = tmp.file;
+    }
+    if (profile == NULL || strcmp(basename(argv[0]), "chatsrv") == 0)
         profile = "line";
     if (config_profile(cfg, profile) == -1) {
         char list[160];
 
+        cfg->file = file_text;
         profile_list(list, sizeof(list), " or ");
         errf(err, "unknown profile '%s' (expected %s)", profile, list);
         return CONFIG_USAGE;
     }
+    cfg->file = file_text;
+    cfg->argc = argc;
+    cfg->argv = argv;
+    cfg->config_file = file;
+    if (file != NULL && apply_config(cfg, names, vals, lines, nfile, err) == -1)
+        return CONFIG_USAGE;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":p:l:b:h", long_opts, NULL)) != -1) {

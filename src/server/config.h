@@ -17,6 +17,8 @@
 #define CONFIG_GREETING_MAX 4096        /* bytes of --greeting */
 #define CONFIG_FLOOD_BURST  10          /* SPEC: 10 lines at once, */
 #define CONFIG_FLOOD_RATE   5           /* then 5 a second */
+#define CONFIG_FILE_MAX (64 * 1024)     /* bytes of a --config file */
+#define CONFIG_FILE_LINES 256           /* options in it */
 
 struct protocol;
 
@@ -27,7 +29,8 @@ enum overflow { OVERFLOW_DROP, OVERFLOW_DISCONNECT };
 enum logfmt   { LOGFMT_EVENTS, LOGFMT_SINK, LOGFMT_TRACE, LOGFMT_QUIET };
 
 struct config {
-    const char   *profile;              /* borrowed: argv or a literal */
+    const char   *profile;              /* borrowed: argv, the file or a
+                                         * literal */
     const char   *listen[CONFIG_MAX_LISTEN];
     size_t        nlisten;
     const char   *backend;              /* NULL: the best the OS has */
@@ -49,6 +52,12 @@ struct config {
     unsigned      flood_rate;           /* ... a second: flood control of
                                          * the doors whose protocol asks
                                          * for it (IRC); 0 = off */
+    /* Where it came from, to read it again on SIGHUP. */
+    const char   *config_file;          /* --config FILE, or NULL */
+    char         *file;                 /* owned: its text, which the
+                                         * strings above may point into */
+    int           argc;
+    char        **argv;                 /* borrowed: main's */
     /* Set by profiles only. */
     const struct protocol *proto;       /* what the profile's doors speak */
     enum console_style     console;     /* what the console says */
@@ -71,11 +80,16 @@ int config_profile(struct config *cfg, const char *name);
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_USAGE };
 
-/* Parse chatd's command line into cfg.  argv[0] named "chatsrv" means the
- * line profile.  Returns CONFIG_RUN; CONFIG_EXIT_OK after --help or
- * --version (printed); CONFIG_USAGE with a one-line reason in err. */
+/* Parse chatd's command line into cfg: the profile's defaults, then the
+ * options of --config FILE (if given), then the flags, which win.
+ * argv[0] named "chatsrv" means the line profile.  Returns CONFIG_RUN;
+ * CONFIG_EXIT_OK after --help or --version (printed); CONFIG_USAGE with a
+ * one-line reason in err ("FILE:LINE: why" for the file).  Call
+ * config_free() after any of them. */
 enum config_result config_from_args(struct config *cfg, int argc,
                                     char **argv, char err[ERR_LEN]);
+/* Free what config_from_args() allocated (the file's text). */
+void config_free(struct config *cfg);
 
 /* Print the usage text to stream (a FILE *). */
 void config_usage(void *stream);

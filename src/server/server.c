@@ -25,6 +25,9 @@
 #define MOTD_MAX         (16 * 1024)
 
 static void on_accept(struct loop *l, int fd, int mask, void *arg);
+static int read_motd(const char *path, char **out, size_t *outlen,
+                     char err[ERR_LEN]);
+static void reload(struct server *srv);
 
 void
 server_pause_listeners(struct server *srv, int pause)
@@ -129,10 +132,11 @@ before_wait(struct loop *l, void *arg)
 static void
 on_signal(struct loop *l, int signo, void *arg)
 {
-    (void)arg;
     if (signo == SIGINT || signo == SIGTERM) {
         log_debug("signal %d: stopping", signo);
         loop_stop(l);
+    } else if (signo == SIGHUP) {
+        reload(arg);
     } else {
         log_debug("signal %d ignored", signo);
     }
@@ -206,10 +210,31 @@ setup_protocols(struct server *srv)
 }
 
 /* Read the message of the day: its lines cleaned as chat text is (no
- * control characters, valid UTF-8), joined by LF.  Returns 0, or -1 with
- * a reason in err. */
+ * control characters, valid UTF-8), joined by LF, in place of the old one
+ * (path NULL: none).  Returns 0, or -1 with a reason in err and the old
+ * one kept. */
 static int
 load_motd(struct server *srv, const char *path, char err[ERR_LEN])
+{
+    char *motd;
+    size_t len;
+
+    if (path == NULL) {
+        free(srv->motd);
+        srv->motd = NULL;
+        srv->motdlen = 0;
+        return 0;
+    }
+    if (read_motd(path, &motd, &len, err) == -1)
+        return -1;
+    free(srv->motd);
+    srv->motd = motd;
+    srv->motdlen = len;
+    return 0;
+}
+
+static int
+read_motd(const char *path, char **out, size_t *outlen, char err[ERR_LEN])
 {
     char *raw = xmalloc(MOTD_MAX), *line, *end;
     size_t n = 0, len;
@@ -223,16 +248,16 @@ load_motd(struct server *srv, const char *path, char err[ERR_LEN])
     n = fread(raw, 1, MOTD_MAX - 1, f);
     fclose(f);
     raw[n] = '\0';
-    srv->motd = xmalloc(3 * n + 1);
-    srv->motdlen = 0;
+    *out = xmalloc(3 * n + 1);
+    *outlen = 0;
     for (line = raw; line < raw + n; line = end + 1) {
         end = memchr(line, '\n', (size_t)(raw + n - line));
         if (end == NULL)
             end = raw + n;
-        len = text_clean(srv->motd + srv->motdlen, 3 * (size_t)(end - line),
-                         line, (size_t)(end - line), 0);
-        srv->motdlen += len;
-        srv->motd[srv->motdlen++] = '\n';
+        len = text_clean(*out + *outlen, 3 * (size_t)(end - line), line,
+                         (size_t)(end - line), 0);
+        *outlen += len;
+        (*out)[(*outlen)++] = '\n';
     }
     free(raw);
     return 0;
@@ -264,6 +289,99 @@ hub_settle(void *ctx)
 
 static const struct hub_ops hub_ops = {hub_to_room, hub_to_user, hub_settle};
 
+static enum log_level
+level_of(enum logfmt f)
+{
+    return f == LOGFMT_QUIET ? LOG_QUIET : f == LOGFMT_TRACE ? LOG_TRACE
+                                                            : LOG_EVENTS;
+}
+
+static bool
+same_text(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* What a reload cannot change while clients are connected: say so, and
+ * keep the running value. */
+static void
+keep_for_restart(struct config *fresh, const struct config *old)
+{
+    bool listen = fresh->nlisten != old->nlisten;
+    size_t i;
+
+    for (i = 0; !listen && i < old->nlisten; i++)
+        listen = !same_text(fresh->listen[i], old->listen[i]);
+#define KEEP(cond, what)                                                    \
+    do {                                                                    \
+        if (cond)                                                           \
+            log_warnx("reload: %s changed: that takes a restart", what);  \
+    } while (0)
+    KEEP(!same_text(fresh->profile, old->profile), "profile");
+    KEEP(listen, "listen");
+    KEEP(!same_text(fresh->backend, old->backend), "backend");
+    KEEP(fresh->framing != old->framing, "framing");
+    KEEP(fresh->route != old->route, "route");
+    KEEP(fresh->prefix != old->prefix, "prefix");
+    KEEP(fresh->max_message != old->max_message, "max-message");
+    KEEP((fresh->log == LOGFMT_SINK) != (old->log == LOGFMT_SINK), "log");
+#undef KEEP
+    fresh->profile = old->profile;
+    memcpy(fresh->listen, old->listen, sizeof(old->listen));
+    fresh->nlisten = old->nlisten;
+    fresh->backend = old->backend;
+    fresh->framing = old->framing;
+    fresh->route = old->route;
+    fresh->prefix = old->prefix;
+    fresh->max_message = old->max_message;
+    fresh->proto = old->proto;
+    fresh->console = old->console;
+    fresh->pace = old->pace;
+    if ((fresh->log == LOGFMT_SINK) != (old->log == LOGFMT_SINK))
+        fresh->log = old->log;
+}
+
+/* SIGHUP: read the configuration again (the same command line, the
+ * --config file anew) and the MOTD, and apply what can change with every
+ * client staying: limits, timeouts, flood control, the log level, the
+ * MOTD, the IRC names.  A file that fails to load changes nothing. */
+static void
+reload(struct server *srv)
+{
+    const struct config *old = srv->cfg;
+    struct config *fresh = xmalloc(sizeof(*fresh));
+    char err[ERR_LEN];
+    size_t i;
+
+    if (config_from_args(fresh, old->argc, old->argv, err) != CONFIG_RUN) {
+        log_warnx("reload: %s: the running configuration stays", err);
+        config_free(fresh);
+        free(fresh);
+        return;
+    }
+    if (load_motd(srv, fresh->motd, err) == -1)
+        log_warnx("reload: %s: the old MOTD stays", err);
+    keep_for_restart(fresh, old);
+    log_set_level(level_of(fresh->log));
+    conn_set_limit(&srv->conns, fresh->queue_limit, fresh->pace);
+    srv->conns.on_overflow = fresh->on_overflow;
+    srv->conns.idle_timeout = fresh->idle_timeout;
+    for (i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].door.proto->flood) {
+            srv->listeners[i].door.flood_burst = fresh->flood_burst;
+            srv->listeners[i].door.flood_rate = fresh->flood_rate;
+        }
+    /* Strings of each config may be lent to the next (the listen
+     * addresses kept for a restart): every one lives until the end. */
+    srv->retired = xrealloc(srv->retired,
+                            (srv->nretired + 1) * sizeof(*srv->retired));
+    srv->retired[srv->nretired++] = fresh;
+    srv->cfg = fresh;
+    log_warnx("reloaded the configuration%s%s",
+              fresh->config_file != NULL ? " from " : "",
+              fresh->config_file != NULL ? fresh->config_file : "");
+}
+
 static void
 server_fini(struct server *srv)
 {
@@ -282,6 +400,11 @@ server_fini(struct server *srv)
     loop_timer_stop(&srv->loop, &srv->resume);
     loop_fini(&srv->loop);
     free(srv->motd);
+    for (i = 0; i < srv->nretired; i++) {
+        config_free(srv->retired[i]);
+        free(srv->retired[i]);
+    }
+    free(srv->retired);
     log_flush();
 }
 
@@ -299,8 +422,7 @@ server_run(const struct config *cfg, char err[ERR_LEN])
     loop_timer_init(&srv.resume);
     sock_ignore_sigpipe();
     sock_raise_fd_limit();
-    log_set_level(cfg->log == LOGFMT_QUIET ? LOG_QUIET
-                  : cfg->log == LOGFMT_TRACE ? LOG_TRACE : LOG_EVENTS);
+    log_set_level(level_of(cfg->log));
     if (cfg->motd != NULL && load_motd(&srv, cfg->motd, err) == -1)
         return 1;
     if (loop_init(&srv.loop, cfg->backend, err) == -1) {

@@ -33,7 +33,10 @@ struct listener {
 };
 
 struct server {
-    const struct config *cfg;           /* borrowed */
+    const struct config *cfg;           /* borrowed, or the newest of
+                                         * retired after a reload */
+    struct config      **retired;       /* owned: every reload's config */
+    size_t               nretired;
     struct loop          loop;
     struct listener      listeners[CONFIG_MAX_LISTEN];
     size_t               nlisteners;
