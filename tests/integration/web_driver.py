@@ -331,3 +331,19 @@ class Browser:
 
     def __exit__(self, *exc):
         self.close()
+
+
+if __name__ == "__main__":
+    # Smoke use: web_driver.py URL [PNG [WIDTHxHEIGHT]] prints the page's text.
+    import sys
+    if len(sys.argv) < 2:
+        sys.exit("usage: web_driver.py URL [PNG [WIDTHxHEIGHT]]")
+    w, h = map(int, (sys.argv[3] if len(sys.argv) > 3 else "1280x800").split("x"))
+    with Browser(w, h, mobile=w < 600) as b:
+        b.navigate(sys.argv[1])
+        print(b.text())
+        if len(sys.argv) > 2:
+            b.screenshot(sys.argv[2])
+        b.pump(0.2)
+        for e in b.errors:
+            print("JS error:", e, file=sys.stderr)
