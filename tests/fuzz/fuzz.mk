@@ -7,7 +7,8 @@
 #
 # A harness compiles the parsers' sources itself, and the server's input
 # assembly that feeds them (src/server/inbuf.c), with clang's
-# -fsanitize=fuzzer,address,undefined; everything goes under build-fuzz/.
+# -fsanitize=fuzzer,address,undefined, linked with libcrypto (ws.c's
+# accept key); everything goes under build-fuzz/.
 # The committed corpus (tests/fuzz/corpus/<target>/) is only ever read: a
 # run grows build-fuzz/corpus-<target>/, and a failing input is written to
 # build-fuzz/<target>-crash-*, the broken invariant to build-fuzz/<target>.log.
