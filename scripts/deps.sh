@@ -1,10 +1,12 @@
 #!/bin/sh
 # Install what a build or the tests need and the machine lacks (Debian).
-# The core server needs only libc; tests need cmocka, pytest, nc, socat
-# and two real IRC clients (sic, ii).
+# The core server needs libc and OpenSSL's libcrypto (the WebSocket
+# handshake's SHA-1 and base64); tests need cmocka, pytest, nc, socat and
+# two real IRC clients (sic, ii).
 set -e
 need=""
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+[ -f /usr/include/openssl/evp.h ] || need="$need libssl-dev"
 /usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
 command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v socat >/dev/null 2>&1 || need="$need socat"

@@ -260,3 +260,84 @@ utf8_is_valid(const char *buf, size_t len)
     }
     return 1;
 }
+
+void
+utf8_state_init(struct utf8_state *s)
+{
+    s->need = 0;
+    s->lo = 0x80;
+    s->hi = 0xBF;
+    s->bad = 0;
+}
+
+/* The number of leading ASCII bytes of s[0..len), eight at a time while
+ * it can: text is mostly ASCII. */
+static size_t
+ascii_run(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    uint64_t w;
+
+    while (len - i >= 8) {
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        i += 8;
+    }
+    while (i < len && s[i] < 0x80)
+        i++;
+    return i;
+}
+
+/* The same rules as decode(), one byte at a time: a lead byte sets how
+ * many continuation bytes follow and the range of the first of them. */
+int
+utf8_feed(struct utf8_state *s, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    unsigned char c;
+    size_t i = 0;
+
+    if (s->bad)
+        return 0;
+    while (i < len) {
+        if (s->need == 0) {
+            i += ascii_run(p + i, len - i);
+            if (i == len)
+                break;
+            c = p[i++];
+            s->lo = 0x80;
+            s->hi = 0xBF;
+            if (c >= 0xC2 && c <= 0xDF) {
+                s->need = 1;
+            } else if (c >= 0xE0 && c <= 0xEF) {
+                s->need = 2;
+                s->lo = c == 0xE0 ? 0xA0 : 0x80;   /* overlong */
+                s->hi = c == 0xED ? 0x9F : 0xBF;   /* surrogate */
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                s->need = 3;
+                s->lo = c == 0xF0 ? 0x90 : 0x80;   /* overlong */
+                s->hi = c == 0xF4 ? 0x8F : 0xBF;   /* above U+10FFFF */
+            } else {
+                s->bad = 1;
+                return 0;
+            }
+            continue;
+        }
+        c = p[i++];
+        if (c < s->lo || c > s->hi) {
+            s->bad = 1;
+            return 0;
+        }
+        s->need--;
+        s->lo = 0x80;
+        s->hi = 0xBF;
+    }
+    return 1;
+}
+
+int
+utf8_is_whole(const struct utf8_state *s)
+{
+    return !s->bad && s->need == 0;
+}

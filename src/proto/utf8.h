@@ -64,7 +64,33 @@ size_t text_strip_format(char *buf, size_t len);
 size_t utf8_cut(const char *buf, size_t len, size_t max);
 
 /* 1 if buf[0..len) is valid UTF-8 (no overlongs, no surrogates, nothing
- * above U+10FFFF), else 0.  (Used later for WebSocket text frames.) */
+ * above U+10FFFF), else 0. */
 int utf8_is_valid(const char *buf, size_t len);
+
+/* Incremental validation, for text that arrives in pieces (WebSocket
+ * fragments): feed the pieces in order to one utf8_state.  The verdict is
+ * the one utf8_is_valid() would give for the whole text, but an error is
+ * reported with the first byte that makes it certain: no valid text starts
+ * with the bytes fed so far ("\xE0\x80" fails at the 0x80, "\xF4\x90" at
+ * the 0x90).  Only the end can tell a truncated last character, so at the
+ * end of the text ask utf8_is_whole(). */
+struct utf8_state {
+    unsigned char need;         /* continuation bytes still to come */
+    unsigned char lo, hi;       /* the range the next one must fall in */
+    unsigned char bad;          /* 1 once invalid: stays so */
+};
+
+/* Start a new text: nothing fed, valid so far. */
+void utf8_state_init(struct utf8_state *s);
+
+/* Feed buf[0..len), the next bytes of the text.  Returns 1 while every
+ * byte fed so far can still begin valid UTF-8, 0 as soon as one cannot
+ * (and from then on for every call).  Never reads past buf + len; len may
+ * be 0. */
+int utf8_feed(struct utf8_state *s, const void *buf, size_t len);
+
+/* 1 if the bytes fed so far are valid UTF-8 as they stand: nothing invalid
+ * and no character left unfinished; else 0. */
+int utf8_is_whole(const struct utf8_state *s);
 
 #endif

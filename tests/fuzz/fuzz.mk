@@ -7,7 +7,8 @@
 #
 # A harness compiles the parsers' sources itself, and the server's input
 # assembly that feeds them (src/server/inbuf.c), with clang's
-# -fsanitize=fuzzer,address,undefined; everything goes under build-fuzz/.
+# -fsanitize=fuzzer,address,undefined, linked with libcrypto (ws.c's
+# accept key); everything goes under build-fuzz/.
 # The committed corpus (tests/fuzz/corpus/<target>/) is only ever read: a
 # run grows build-fuzz/corpus-<target>/, and a failing input is written to
 # build-fuzz/<target>-crash-*, the broken invariant to build-fuzz/<target>.log.
@@ -15,13 +16,14 @@
 FUZZ_CC       ?= clang
 FUZZ_TIME     ?= 60
 FUZZ_B        := build-fuzz
-FUZZ_TARGETS  := line packet addr utf8 text irc
+FUZZ_TARGETS  := line packet addr utf8 text irc http ws
 FUZZ_CFLAGS   ?= -g -O1 -fno-omit-frame-pointer
 FUZZ_SAN      := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
                  -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 FUZZ_SRC      := $(wildcard src/proto/*.c) src/net/addr.c $(wildcard src/util/*.c) \
                  src/server/inbuf.c
+FUZZ_LDLIBS   := -lcrypto
 FUZZ_HDR      := $(wildcard src/proto/*.h src/net/*.h src/util/*.h) \
                  src/server/inbuf.h tests/fuzz/fuzz_util.h
 FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGETS))
@@ -33,6 +35,9 @@ FUZZ_OPTS_addr   :=
 FUZZ_OPTS_utf8   :=
 FUZZ_OPTS_text   := -max_len=2048
 FUZZ_OPTS_irc    :=
+# A head can be HTTP_HEAD_MAX (8192) bytes: longer inputs reach "too large".
+FUZZ_OPTS_http   := -max_len=9000
+FUZZ_OPTS_ws     := -max_len=8192
 FUZZ_ENV      := ASAN_OPTIONS=detect_leaks=1 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -65,7 +70,7 @@ fuzz-check:
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDR) | fuzz-check
 	@$(if $(Q),echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(filter-out -MMD -MP,$(CPPFLAGS)) $(FUZZ_WARN) \
-	    $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_SRC)
+	    $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_SRC) $(FUZZ_LDLIBS)
 
 # Each target runs even if one before it failed; the exit status is the
 # verdict over all of them.  The summary line is libFuzzer's "Done N runs

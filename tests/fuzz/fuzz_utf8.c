@@ -15,6 +15,9 @@
  *   - with less room (dstcap), the output is the longest run of whole
  *     output characters that fits, written into a buffer of exactly dstcap
  *     bytes, so ASan sees a byte written past it;
+ *   - utf8_feed over the input in pieces (of 1 + max % 16 bytes), then
+ *     utf8_is_whole, agrees with utf8_is_valid, and once utf8_feed has
+ *     said invalid the whole input is invalid;
  *   - utf8_cut of the output is a valid prefix at most max bytes long, and
  *     the longest one, unless the first character alone is longer than
  *     max; on the raw input it still makes progress;
@@ -55,6 +58,30 @@ is_valid(const char *buf, size_t len)
     counting = 0;
     CHECK(allocs == 0);
     return v;
+}
+
+/* utf8_feed in pieces of step bytes gives utf8_is_valid's verdict. */
+static void
+check_feed(const char *in, size_t n, size_t step)
+{
+    struct utf8_state st;
+    size_t i, k;
+    int ok = 1, failed = 0;
+
+    counting = 1;
+    utf8_state_init(&st);
+    for (i = 0; i < n; i += k) {
+        k = n - i < step ? n - i : step;
+        ok = utf8_feed(&st, in + i, k);
+        CHECK(!failed || !ok);      /* once invalid, always */
+        if (!ok)
+            failed = 1;
+    }
+    ok = utf8_is_whole(&st);
+    counting = 0;
+    CHECK(allocs == 0);
+    CHECK(ok == is_valid(in, n));
+    CHECK(!failed || !ok);
 }
 
 static size_t
@@ -208,6 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(allocs == 0);
     CHECK(len[1] == len[0] && memcmp(out[1], out[0], len[0]) == 0);
     (void)cut(in, n, max);
+    check_feed(in, n, 1 + max % 16);
 
     free(out[0]);
     free(out[1]);

@@ -71,8 +71,10 @@ prepare(struct slot *s, size_t need, size_t page)
         die("t_guarded: mprotect");
 }
 
-const char *
-t_guarded(const void *data, size_t len)
+/* A copy of data[0..len) ending at the guard page, its pages left with
+ * protection prot. */
+static char *
+guarded(const void *data, size_t len, int prot)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     struct slot *s = &slots[next_slot++ % T_GUARD_SLOTS];
@@ -87,7 +89,19 @@ t_guarded(const void *data, size_t len)
     dst = s->base + s->data - len;
     if (len > 0)
         memcpy(dst, data, len);
-    if (mprotect(s->base, s->data, PROT_READ) == -1)
+    if (mprotect(s->base, s->data, prot) == -1)
         die("t_guarded: mprotect");
     return dst;
+}
+
+const char *
+t_guarded(const void *data, size_t len)
+{
+    return guarded(data, len, PROT_READ);
+}
+
+void *
+t_guarded_rw(const void *data, size_t len)
+{
+    return guarded(data, len, PROT_READ | PROT_WRITE);
 }

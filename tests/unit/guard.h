@@ -15,6 +15,11 @@
  * exit.  Aborts if the mapping cannot be made. */
 const char *t_guarded(const void *data, size_t len);
 
+/* As t_guarded(), but the copy is writable, for code that works in place
+ * (WebSocket payloads are unmasked in place): reading or writing buf[len]
+ * still faults.  Shares t_guarded()'s slots. */
+void *t_guarded_rw(const void *data, size_t len);
+
 /* How many results of t_guarded() are valid at once. */
 #define T_GUARD_SLOTS 8
 

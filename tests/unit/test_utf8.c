@@ -679,6 +679,138 @@ test_short_inputs_exhaustively(void **state)
     }
 }
 
+/* Some valid text starts with s[0..n): one of up to three continuation
+ * bytes, one from each range a lead byte may ask for, completes it. */
+static int
+ref_viable(const unsigned char *s, size_t n)
+{
+    static const unsigned char cont[] = { 0x80, 0x90, 0xA0 };
+    unsigned char buf[16];
+    size_t k, i, combos, c;
+
+    memcpy(buf, s, n);
+    for (k = 0, combos = 1; k <= 3; k++, combos *= 3) {
+        for (c = 0; c < combos; c++) {
+            size_t v = c;
+
+            for (i = 0; i < k; i++, v /= 3)
+                buf[n + i] = cont[v % 3];
+            if (ref_valid(buf, n + k))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* in[0..n) fed whole, then byte by byte, then in two pieces at every cut:
+ * the verdict is utf8_is_valid's, and byte by byte it fails exactly at
+ * the first prefix that no valid text starts with. */
+static void
+agree_incremental(const unsigned char *in, size_t n)
+{
+    struct utf8_state st;
+    size_t i, cut;
+    int ok, valid = ref_valid(in, n);
+
+    utf8_state_init(&st);
+    ok = utf8_feed(&st, in, n);
+    assert_int_equal(ok && utf8_is_whole(&st), valid);
+    utf8_state_init(&st);
+    ok = 1;
+    for (i = 0; i < n; i++) {
+        ok = utf8_feed(&st, in + i, 1);
+        if (ok != ref_viable(in, i + 1))
+            fail_msg("utf8_feed %d after %zu bytes of %02x %02x %02x %02x",
+                     ok, i + 1, in[0], n > 1 ? in[1] : 0, n > 2 ? in[2] : 0,
+                     n > 3 ? in[3] : 0);
+    }
+    assert_int_equal(ok && utf8_is_whole(&st), valid);
+    for (cut = 0; cut <= n; cut++) {
+        utf8_state_init(&st);
+        ok = utf8_feed(&st, in, cut);
+        ok = utf8_feed(&st, in + cut, n - cut) && ok;
+        assert_int_equal(ok && utf8_is_whole(&st), valid);
+    }
+}
+
+static void
+test_incremental_short_inputs(void **state)
+{
+    static const unsigned char some[] = {
+        0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1,
+        0xC2, 0xDF, 0xE0, 0xE1, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF,
+    };
+    unsigned char in[4] = { 0 };
+    unsigned a, b, c, d;
+
+    (void)state;
+    agree_incremental(in, 0);
+    for (a = 0; a < 256; a++) {
+        in[0] = (unsigned char)a;
+        agree_incremental(in, 1);
+        for (b = 0; b < 256; b++) {
+            in[1] = (unsigned char)b;
+            agree_incremental(in, 2);
+        }
+    }
+    for (a = 0; a < sizeof(some); a++)
+        for (b = 0; b < sizeof(some); b++)
+            for (c = 0; c < sizeof(some); c++) {
+                in[0] = some[a];
+                in[1] = some[b];
+                in[2] = some[c];
+                agree_incremental(in, 3);
+                for (d = 0; d < sizeof(some); d++) {
+                    in[3] = some[d];
+                    agree_incremental(in, 4);
+                }
+            }
+}
+
+/* Long ASCII runs go eight bytes at a time: a non-ASCII byte at any
+ * position and alignment is still seen; the guard page catches a read
+ * past the end. */
+static void
+test_incremental_long_runs(void **state)
+{
+    char buf[64];
+    struct utf8_state st;
+    size_t len, pos, off;
+
+    (void)state;
+    for (len = 0; len <= 40; len++) {
+        for (off = 0; off < 8 && off <= len; off++) {
+            memset(buf, 'a', sizeof(buf));
+            utf8_state_init(&st);
+            assert_int_equal(utf8_feed(&st, t_guarded(buf + off, len - off),
+                                       len - off), 1);
+            assert_true(utf8_is_whole(&st));
+            for (pos = off; pos < len; pos++) {
+                memset(buf, 'a', sizeof(buf));
+                buf[pos] = (char)0xFF;
+                utf8_state_init(&st);
+                assert_int_equal(utf8_feed(&st, t_guarded(buf + off,
+                                                          len - off),
+                                           len - off), 0);
+                assert_false(utf8_is_whole(&st));
+                memset(buf, 'a', sizeof(buf));
+                buf[pos] = (char)0xC3;      /* "é" cut at the end */
+                utf8_state_init(&st);
+                assert_int_equal(utf8_feed(&st, t_guarded(buf + off,
+                                                          len - off),
+                                           len - off),
+                                 pos + 1 == len ? 1 : 0);
+                assert_false(utf8_is_whole(&st));
+            }
+        }
+    }
+    /* Once invalid, always invalid, even if valid bytes follow. */
+    utf8_state_init(&st);
+    assert_int_equal(utf8_feed(&st, "\xC0", 1), 0);
+    assert_int_equal(utf8_feed(&st, "abc", 3), 0);
+    assert_false(utf8_is_whole(&st));
+}
+
 int
 main(void)
 {
@@ -707,6 +839,8 @@ main(void)
         cmocka_unit_test(test_is_valid_cases),
         cmocka_unit_test(test_every_code_point),
         cmocka_unit_test(test_short_inputs_exhaustively),
+        cmocka_unit_test(test_incremental_short_inputs),
+        cmocka_unit_test(test_incremental_long_runs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
