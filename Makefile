@@ -79,6 +79,17 @@ $(B)/libcore.a: $(CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The web client, carried inside chatd: client.html as a C array.
+SERVER_OBJ += $(B)/obj/gen/web_page.o
+$(B)/gen/web_page.c: src/server/web/client.html scripts/embed.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)sh scripts/embed.sh web_page $< > $@.tmp && mv $@.tmp $@
+$(B)/obj/gen/web_page.o: $(B)/gen/web_page.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
 $(B)/libserver.a: $(SERVER_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -86,8 +86,8 @@ plain(char *out, const char *text, size_t len)
     return text_strip_format(out, len);
 }
 
-static size_t
-line_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
+size_t
+chat_line_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
 {
     char away[ROOM_MAX + 4] = "", text[HUB_TOPIC_MAX + 600];
     const char *from = ev->from->nick;
@@ -154,8 +154,8 @@ line_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
 static void
 chat_setup(struct server *srv)
 {
-    srv->route.encode[WIRE_LINE] = line_encode;
-    srv->route.encode[WIRE_LINE_AWAY] = line_encode;
+    srv->route.encode[WIRE_LINE] = chat_line_encode;
+    srv->route.encode[WIRE_LINE_AWAY] = chat_line_encode;
 }
 
 static int

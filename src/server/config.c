@@ -15,6 +15,7 @@
 #include "server/lab.h"
 #include "server/packet_chat.h"
 #include "server/select_chat.h"
+#include "server/web_door.h"
 #include "util/compat.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
@@ -33,7 +34,7 @@ const char *const config_log_names[] = {"events", "sink", "trace", "quiet",
 /* A profile: the defaults it gives the options, and what it speaks. */
 struct profile {
     const char            *name;
-    const char            *listen[2];   /* {NULL}: a port is required */
+    const char            *listen[3];   /* {NULL}: a port is required */
     enum framing_kind           framing;
     enum route_kind             route;
     enum prefix            prefix;
@@ -52,7 +53,7 @@ static const struct profile profiles[] = {
     {"line", {"3100"}, FRAMING_LINE, ROUTE_ALL, PREFIX_NONE,
      "Welcome to chatd! Type a line and press Enter.", 1 * KIB, 1 * MIB,
      OVERFLOW_DISCONNECT, LOGFMT_EVENTS, &proto_lab, CONSOLE_EVENTS, NULL, 1},
-    {"chat", {"3100", "irc://6667"}, FRAMING_CRLF, ROUTE_ALL, PREFIX_NICK, NULL, 4 * KIB,
+    {"chat", {"3100", "irc://6667", "http://8080"}, FRAMING_CRLF, ROUTE_ALL, PREFIX_NICK, NULL, 4 * KIB,
      1 * MIB, OVERFLOW_DISCONNECT, LOGFMT_EVENTS, &proto_chat_line,
      CONSOLE_HUB, NULL, 1},
     {"sink-seq", {"1234"}, FRAMING_RAW, ROUTE_NONE, PREFIX_NONE, NULL,
@@ -131,6 +132,7 @@ static const struct {
 } schemes[] = {
     {"tcp://", NULL, NULL},
     {"irc://", &proto_irc, "chat"},
+    {"http://", &proto_web, "chat"},
 };
 
 const struct protocol *
@@ -152,7 +154,8 @@ config_door(const struct config *cfg, const char *text, const char **rest,
             return schemes[i].proto != NULL ? schemes[i].proto : cfg->proto;
         }
     errf(err, "the %s profile cannot serve '%.*s' (tcp:// always; irc:// "
-         "with --profile chat)", cfg->profile, (int)(sep - text + 3), text);
+         "and http:// with --profile chat)", cfg->profile,
+         (int)(sep - text + 3), text);
     return NULL;
 }
 
@@ -180,10 +183,10 @@ config_usage(void *stream)
     }
     fprintf(f,
 "  -l, --listen ADDR      PORT, HOST:PORT, [IPV6]:PORT or unix:PATH, with\n"
-"                         tcp:// before it if you like, or irc:// for the\n"
-"                         chat profile's IRC door; repeatable (default:\n"
-"                         the profile's: chat listens on 3100 and\n"
-"                         irc://6667)\n");
+"                         tcp:// before it if you like, or irc:// or\n"
+"                         http:// for the chat profile's IRC and web\n"
+"                         doors; repeatable (default: the profile's: chat\n"
+"                         listens on 3100, irc://6667 and http://8080)\n");
     fprintf(f,
 "  -b, --backend NAME     event backend:");
     for (b = loop_backend_names; *b != NULL; b++)

@@ -89,7 +89,7 @@ conn_set_flush(struct conn_set *set)
         if (c->state == CONN_CLOSED)
             continue;
         if (!(c->flags & CONN_F_BLOCKED))
-            c->door->proto->flush(c);
+            c->proto->flush(c);
         else if (c->state == CONN_DRAINING && outq_is_empty(&c->outq))
             conn_flush(c);
     }
@@ -103,7 +103,7 @@ conn_set_reap(struct conn_set *set)
 
     while ((c = set->reap) != NULL) {
         set->reap = c->reap_next;
-        c->door->proto->gone(c, c->drain_why);
+        c->proto->gone(c, c->drain_why);
         if (c->prev != NULL)
             c->prev->next = c->next;
         else
@@ -128,7 +128,9 @@ on_frame(void *arg, const struct frame *f)
 
     if (!flood_take(&c->flood, loop_now(c->set->loop)))
         return INBUF_KEEP;
-    if (c->door->proto->frame(c, f) != 0)
+    if (c->xport == NULL)       /* the web door counts its own messages */
+        metrics_count(c->set->metrics, METRIC_MESSAGES_IN, 1);
+    if (c->proto->frame(c, f) != 0)
         return -1;
     return c->state == CONN_OPEN ? 0 : -1;
 }
@@ -154,7 +156,7 @@ static void
 input_done(struct conn *c, enum inbuf_result res, const char *why)
 {
     if (res == INBUF_BAD)
-        c->door->proto->bad(c, why);
+        c->proto->bad(c, why);
     else if (res == INBUF_HELD && c->state == CONN_OPEN)
         hold_reading(c);
 }
@@ -236,6 +238,7 @@ on_readable(struct conn *c)
     set->console->readable(c);
     n = sock_recv(c->fd, set->rbuf, set->read_max);
     if (n > 0) {
+        metrics_count(set->metrics, METRIC_BYTES_IN, (uint64_t)n);
         set->console->received(c, (size_t)n);
         c->last_active = loop_now(set->loop);
         take_input(c, set->rbuf, (size_t)n, 0);
@@ -243,7 +246,7 @@ on_readable(struct conn *c)
     }
     if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK)
-            c->door->proto->read_failed(c, errno);
+            c->proto->read_failed(c, errno);
         return;
     }
     set->console->received(c, 0);
@@ -306,6 +309,7 @@ conn_new(struct conn_set *set, const struct door *d, int fd,
 
     c->set = set;
     c->door = d;
+    c->proto = d->proto;
     c->fd = fd;
     c->id = ++set->next_id;
     c->state = CONN_OPEN;
@@ -331,6 +335,7 @@ conn_new(struct conn_set *set, const struct door *d, int fd,
         free(c);
         return NULL;
     }
+    metrics_count(set->metrics, METRIC_ACCEPTED, 1);
     c->next = set->all;
     if (set->all != NULL)
         set->all->prev = c;
@@ -363,13 +368,14 @@ overflow(struct conn *c, const struct slice *s)
         log_warnx("%s: output queue over its limit (%llu bytes): "
                   "disconnecting a client that does not read", c->peer,
                   (unsigned long long)set->queue_limit);
-        if (c->door->proto->overflowed != NULL)
-            c->door->proto->overflowed(c);
+        if (c->proto->overflowed != NULL)
+            c->proto->overflowed(c);
         else
             conn_close(c, "output queue over its limit");
         return;
     }
     c->dropped += s->len;
+    metrics_count(set->metrics, METRIC_DROPS_OVERFLOW, 1);
     if (log_limit_allow(&c->drop_warn, loop_now(set->loop), 1000)) {
         log_warnx("%s: output queue full (limit %llu bytes): dropped "
                   "%llu bytes", c->peer,
@@ -387,7 +393,7 @@ conn_send(struct conn *c, const struct slice *s)
     if (!fits(c, s)) {
         /* A reader that keeps up never loses data to its limit: write
          * what the socket takes before deciding s does not fit. */
-        c->door->proto->flush(c);
+        c->proto->flush(c);
         if (c->state == CONN_CLOSED)
             return;
         if (!fits(c, s)) {
@@ -408,6 +414,7 @@ conn_close(struct conn *c, const char *why)
         return;
     c->state = CONN_CLOSED;
     c->drain_why = why;
+    metrics_count(set->metrics, metrics_close_reason(why), 1);
     loop_del(set->loop, c->fd, LOOP_READ | LOOP_WRITE);
     loop_timer_stop(set->loop, &c->idle);
     loop_timer_stop(set->loop, &c->refill);
@@ -509,10 +516,11 @@ conn_flush(struct conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
                 break;
-            c->door->proto->write_failed(c, errno);
+            c->proto->write_failed(c, errno);
             break;
         }
         outq_consume(&c->outq, (size_t)w);
+        metrics_count(c->set->metrics, METRIC_BYTES_OUT, (uint64_t)w);
         budget -= (size_t)w;
         if ((size_t)w < want)
             break;                      /* the socket is full */

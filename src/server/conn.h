@@ -20,6 +20,7 @@
 #include "server/console.h"
 #include "server/flood.h"
 #include "server/inbuf.h"
+#include "server/metrics.h"
 #include "server/outq.h"
 #include "server/protocol.h"
 #include "util/log.h"
@@ -54,11 +55,14 @@ struct conn_set {
     char                 *rbuf;         /* scratch for reads, owned */
     size_t                read_max;     /* bytes of one read */
     int                   pace;         /* see conn_set_limit() */
+    struct metrics       *metrics;      /* borrowed: the counters, or NULL */
 };
 
 struct conn {
     struct conn_set   *set;         /* borrowed */
     const struct door *door;        /* borrowed: the listener's */
+    const struct protocol *proto;   /* what it speaks: the door's, until a
+                                     * web client upgrades to WebSocket */
     struct conn       *prev, *next; /* set->all */
     struct conn       *dirty_next;  /* set->dirty, while CONN_F_DIRTY */
     struct conn       *reap_next;   /* set->reap, once CONN_CLOSED */
@@ -77,6 +81,8 @@ struct conn {
     struct log_limit   drop_warn;
     uint64_t           dropped;     /* bytes dropped since the last warning */
     void              *state_p;     /* the protocol's, owned by it */
+    void              *xport;       /* the web door's (HTTP, WebSocket)
+                                     * under the protocol, or NULL */
     const char        *name;        /* borrowed from state_p, or NULL */
     unsigned char      hostoff;     /* the address is peer[hostoff..] */
     unsigned char      hostlen;     /* ... hostlen bytes long */

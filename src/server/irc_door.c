@@ -119,8 +119,8 @@ numeric(struct conn *c, int code, const char *fmt, ...)
 
 /* --- encoding the hub's events as IRC lines --------------------------- */
 
-static size_t
-irc_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
+size_t
+irc_door_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
 {
     const struct user *u = ev->from;
     const char *room = ev->room != NULL ? ev->room->name : "";
@@ -761,7 +761,7 @@ cmd_whois(const struct cmd_ctx *x)
         numeric(x->c, 319, "%s :%s", u->nick, rooms);
     numeric(x->c, 312, "%s %s :chatd", u->nick, sname(x->c));
     if (u->client != NULL &&
-        ((struct conn *)u->client)->door->proto == &proto_irc &&
+        ((struct conn *)u->client)->proto == &proto_irc &&
         (irc_of(u->client)->flags & IRC_F_OPER))
         numeric(x->c, 313, "%s :is an IRC operator", u->nick);
     if (u->away != NULL)
@@ -1118,7 +1118,7 @@ wallops_one(struct user *u, void *arg)
     const struct wallops *w = arg;
     struct conn *c = u->client;
 
-    if (c != NULL && c->door->proto == &proto_irc &&
+    if (c != NULL && c->proto == &proto_irc &&
         (irc_of(c)->flags & IRC_F_WALLOPS))
         route_copy_to_conn(&c->door->srv->route, c, w->line, w->len);
 }
@@ -1379,7 +1379,7 @@ on_ping(struct loop *l, void *arg)
 static void
 irc_setup(struct server *srv)
 {
-    srv->route.encode[WIRE_IRC] = irc_encode;
+    srv->route.encode[WIRE_IRC] = irc_door_encode;
 }
 
 static void

@@ -45,6 +45,11 @@ struct protocol {
      * (conn_close_saying).  NULL: conn_close(c, "output queue over its
      * limit"). */
     void (*overflowed)(struct conn *c);
+    /* What is sent to one client is lines of the protocol, each with its
+     * end (LF, CRLF); wrap, if set, puts each line of buf[0..len) in a
+     * frame of its own (WebSocket) into out and returns the length (out
+     * NULL: only the length). */
+    size_t (*wrap)(char *out, const char *buf, size_t len);
     /* Its clients are read more slowly when they send faster than
      * --flood-burst lines at once and --flood-rate a second after that. */
     int flood;

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #define PEND_MAX (32 * 1024)    /* settle a group past this many bytes */
-#define ENCODE_MAX 2048         /* one encoded message, any format */
 
 void
 route_init(struct route *rt, struct conn_set *set)
@@ -47,30 +46,37 @@ route_trim(struct route *rt)
 
 /* --- the pending group ------------------------------------------------- */
 
-static void
+static size_t
 settle_all(struct route *rt)
 {
     const struct slice *s = &rt->pend[WIRE_LAB];
     struct conn *c;
+    size_t n = 0;
 
     for (c = rt->set->all; c != NULL; c = c->next)
         if (c->id < rt->id_end && c->state == CONN_OPEN &&
-            (c->flags & CONN_F_MEMBER) && c != rt->except)
+            (c->flags & CONN_F_MEMBER) && c != rt->except) {
             conn_send(c, s);
+            n++;
+        }
+    return n;
 }
 
-static void
+static size_t
 settle_room(struct route *rt, const struct room *r)
 {
     const struct member *m;
+    size_t n = 0;
 
     for (m = r->members; m != NULL; m = m->rnext) {
         struct conn *c = m->user->client;
 
         if (c == NULL || c->state != CONN_OPEN || m->user == rt->except)
             continue;
-        conn_send(c, &rt->pend[c->door->proto->wire(c, r)]);
+        conn_send(c, &rt->pend[c->proto->wire(c, r)]);
+        n++;
     }
+    return n;
 }
 
 void
@@ -82,10 +88,10 @@ route_settle(struct route *rt)
     if (g == NULL)
         return;
     rt->group = NULL;
-    if (g == rt->set)
-        settle_all(rt);
-    else
-        settle_room(rt, g);
+    metrics_count(rt->set->metrics, METRIC_DELIVERIES,
+                  rt->msgs * (g == rt->set ? settle_all(rt)
+                                           : settle_room(rt, g)));
+    rt->msgs = 0;
     for (w = 0; w < WIRE_MAX; w++) {
         if (rt->pend[w].len > 0)
             block_unref(rt->pend[w].b);
@@ -174,6 +180,7 @@ route_to_all(struct route *rt, const struct slice *s,
     memset(fresh, 0, sizeof(fresh));
     fresh[WIRE_LAB] = *s;
     extend(rt, fresh);
+    rt->msgs++;
 }
 
 /* The formats r's members (but except) read in. */
@@ -187,7 +194,7 @@ room_wires(const struct room *r, const struct user *except)
         const struct conn *c = m->user->client;
 
         if (c != NULL && m->user != except)
-            wires |= 1u << c->door->proto->wire(c, r);
+            wires |= 1u << c->proto->wire(c, r);
     }
     return wires;
 }
@@ -197,7 +204,7 @@ route_to_room(struct route *rt, const struct hub_event *ev,
               const struct user *except)
 {
     struct slice fresh[WIRE_MAX];
-    char buf[ENCODE_MAX];
+    char buf[ROUTE_ENCODE_MAX];
     int w;
 
     if (rt->group != ev->room || rt->except != except) {
@@ -220,6 +227,7 @@ route_to_room(struct route *rt, const struct hub_event *ev,
             memcpy(route_reserve(rt, w, n, &fresh[w]), buf, n);
     }
     extend(rt, fresh);
+    rt->msgs++;
 }
 
 void
@@ -238,7 +246,13 @@ route_copy_to_conn(struct route *rt, struct conn *c, const void *buf,
     if (c->state == CONN_CLOSED || len == 0)
         return;
     route_settle(rt);
-    memcpy(arena_reserve(&rt->direct, len, &s), buf, len);
+    if (c->proto->wrap != NULL) {       /* a frame around each line */
+        size_t n = c->proto->wrap(NULL, buf, len);
+
+        c->proto->wrap(arena_reserve(&rt->direct, n, &s), buf, len);
+    } else {
+        memcpy(arena_reserve(&rt->direct, len, &s), buf, len);
+    }
     conn_send(c, &s);
 }
 
@@ -246,15 +260,29 @@ void
 route_to_user(struct route *rt, struct user *u, const struct hub_event *ev)
 {
     struct conn *c = u->client;
-    char buf[ENCODE_MAX];
+    char buf[ROUTE_ENCODE_MAX];
     size_t n;
     int w;
 
     if (c == NULL || c->state != CONN_OPEN)
         return;
-    w = c->door->proto->wire(c, NULL);
+    w = c->proto->wire(c, NULL);
     if (rt->encode[w] == NULL)
         return;
     n = rt->encode[w](ev, w, buf, sizeof(buf));
-    route_copy_to_conn(rt, c, buf, n);
+    route_copy_bytes(rt, c, buf, n);
+    metrics_count(rt->set->metrics, METRIC_DELIVERIES, 1);
+}
+
+void
+route_copy_bytes(struct route *rt, struct conn *c, const void *buf,
+                 size_t len)
+{
+    struct slice s;
+
+    if (c->state == CONN_CLOSED || len == 0)
+        return;
+    route_settle(rt);
+    memcpy(arena_reserve(&rt->direct, len, &s), buf, len);
+    conn_send(c, &s);
 }

@@ -27,8 +27,13 @@ enum wire {
     WIRE_LINE,          /* line door, the room is current: "nick: text" */
     WIRE_LINE_AWAY,     /* line door, another room: "[#room] nick: text" */
     WIRE_IRC,           /* IRC: ":nick!nick@host PRIVMSG #room :text" */
+    WIRE_WS_LINE,       /* the same three, each in a WebSocket frame */
+    WIRE_WS_LINE_AWAY,
+    WIRE_WS_IRC,
     WIRE_MAX = 8,
 };
+
+#define ROUTE_ENCODE_MAX 2048   /* one encoded message, any format */
 
 /* Write ev in wire format w into buf (cap bytes); returns the length,
  * 0 if this format shows nothing for ev. */
@@ -47,6 +52,7 @@ struct route {
     uint64_t         id_end;                /* every client: ids below */
     unsigned         wires;                 /* formats the group needs */
     struct slice     pend[WIRE_MAX];
+    uint64_t         msgs;                  /* messages pending */
     size_t           pend_max;              /* settle past this many bytes */
 };
 
@@ -59,12 +65,16 @@ char *route_reserve(struct route *rt, int w, size_t n, struct slice *s);
 
 /* Queue s (written with route_reserve) for c alone. */
 void route_to_conn(struct route *rt, struct conn *c, const struct slice *s);
-/* Queue a copy of buf[0..len) for c alone.  Such copies have an arena of
- * their own, so they never split the ranges gathered for groups: a
- * member's queue keeps one piece for a room's messages however many
- * replies go out in between. */
+/* Queue a copy of buf[0..len) (whole lines of c's protocol; framed by its
+ * wrap, if it has one) for c alone.  Such copies have an arena of their
+ * own, so they never split the ranges gathered for groups: a member's
+ * queue keeps one piece for a room's messages however many replies go out
+ * in between. */
 void route_copy_to_conn(struct route *rt, struct conn *c, const void *buf,
                         size_t len);
+/* Queue a copy of buf[0..len) for c alone, as it is (never framed). */
+void route_copy_bytes(struct route *rt, struct conn *c, const void *buf,
+                      size_t len);
 /* Queue s (WIRE_LAB) for every open client with CONN_F_MEMBER but except
  * (NULL: all of them). */
 void route_to_all(struct route *rt, const struct slice *s,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/sock.h"
@@ -64,6 +65,7 @@ static void
 short_of_fds(struct server *srv)
 {
     srv->shed++;
+    metrics_count(&srv->metrics, METRIC_REFUSED_FDS, 1);
     if (log_limit_allow(&srv->emfile_warn, loop_now(&srv->loop), 1000))
         log_warnx("out of file descriptors (%s): shedding new connections "
                   "(%llu so far)", strerror(errno),
@@ -102,6 +104,7 @@ on_accept(struct loop *l, int lfd, int mask, void *arg)
             srv->conns.n >= srv->cfg->max_clients) {
             log_warnx("refused %s: server full (%u clients)", peer,
                       srv->cfg->max_clients);
+            metrics_count(&srv->metrics, METRIC_REFUSED_FULL, 1);
             close(fd);
             continue;
         }
@@ -118,8 +121,9 @@ static void
 before_wait(struct loop *l, void *arg)
 {
     struct server *srv = arg;
+    struct timespec ts;
+    uint64_t ms;
 
-    (void)l;
     do {
         route_settle(&srv->route);
         conn_set_flush(&srv->conns);
@@ -127,6 +131,13 @@ before_wait(struct loop *l, void *arg)
     /* Blocks nobody holds a slice of go, so an idle server holds none. */
     route_trim(&srv->route);
     log_flush();
+    /* The pass began when the loop woke (its clock was read then). */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    srv->metrics.v[METRIC_LOOP_PASSES]++;
+    if (ms > loop_now(l) && (ms - loop_now(l)) * 1000 >
+                                srv->metrics.longest_pass_us)
+        srv->metrics.longest_pass_us = (ms - loop_now(l)) * 1000;
 }
 
 static void
@@ -441,6 +452,7 @@ server_run(const struct config *cfg, char err[ERR_LEN])
     loop_before_wait(&srv.loop, before_wait, &srv);
     console_choose(&srv.console, cfg->console, cfg->log == LOGFMT_SINK);
     conn_set_init(&srv.conns, &srv.loop, &srv.console);
+    srv.conns.metrics = &srv.metrics;
     conn_set_limit(&srv.conns, cfg->queue_limit, cfg->pace);
     srv.conns.on_overflow = cfg->on_overflow;
     srv.conns.idle_timeout = cfg->idle_timeout;

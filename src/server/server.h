@@ -52,6 +52,7 @@ struct server {
     struct log_limit     emfile_warn;
     uint64_t             shed;          /* connections shed since warning */
     struct sink          sink;          /* the sink console's position */
+    struct metrics       metrics;       /* what /metrics shows */
     int                  one_at_a_time; /* sink-seq: accept while none */
 };
 
