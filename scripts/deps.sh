@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install what a build or the tests need and the machine lacks (Debian).
 # The core server needs libc and OpenSSL's libcrypto (the WebSocket
-# handshake's SHA-1 and base64); tests need cmocka, pytest, nc, socat and
-# two real IRC clients (sic, ii).
+# handshake's SHA-1 and base64); tests need cmocka, pytest, nc, socat,
+# two real IRC clients (sic, ii), chromium, python3-websockets and
+# python3-prometheus-client.
 set -e
 need=""
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
@@ -14,6 +15,12 @@ command -v cc >/dev/null 2>&1 || need="$need build-essential"
 command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
 command -v sic >/dev/null 2>&1 || need="$need sic"      # real IRC clients
 command -v ii >/dev/null 2>&1 || need="$need ii"
+# The web door's tests: a real browser, and a real Prometheus parser.
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null ||
+    need="$need python3-prometheus-client"
+/usr/bin/python3 -c 'import websockets' 2>/dev/null ||
+    need="$need python3-websockets"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing:$need -- install them (Debian: apt-get install$need)" >&2
