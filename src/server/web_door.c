@@ -487,8 +487,9 @@ web_frame(struct conn *c, const struct frame *f)
             ws_close(c, WS_CLOSE_TOO_BIG, "too much input at once");
         return -1;
     }
-    if (w->len + f->len > w->cap) {
-        w->cap = w->len + f->len < 4096 ? 4096 : w->len + f->len;
+    if (w->len + f->len > w->cap) {     /* just what it needs: most heads
+                                         * and frames come whole */
+        w->cap = w->len + f->len;
         w->in = xrealloc(w->in, w->cap);
     }
     memcpy(w->in + w->len, f->data, f->len);
