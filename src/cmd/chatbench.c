@@ -27,13 +27,16 @@
 #define CHAT_SIZE_MAX       300         /* the chat profile cuts what would
                                          * not fit one IRC line, prefix and
                                          * all: 300 fits any nick and room */
+#define IRC_SIZE_MAX        300         /* what fits one 512-byte IRC line
+                                         * with any server's prefix */
 #define ROOM_MAX            50          /* '#' and 1-49 characters */
 #define SIZE_MAX_BYTES      (1u << 20)
 
 static const char usage_text[] =
     "usage: chatbench [--clients N] [--publishers M] [--rate R|--max]\n"
     "                 [--size B] [--duration S] [--warmup S] [--slow K]\n"
-    "                 [--protocol line|chat|redis|nats] [--pid PID] [--json]\n"
+    "                 [--protocol line|chat|redis|nats|irc] [--pid PID]\n"
+    "                 [--json]\n"
     "                 ADDR\n"
     "\n"
     "Open N clients to a chat or pub/sub server, have M of them publish\n"
@@ -55,9 +58,12 @@ static const char usage_text[] =
     "  -k, --slow K          K more clients that subscribe and never read\n"
     "  -P, --protocol NAME   line (chatd, default), chat (chatd --profile chat:\n"
     "                        nicknames b0, b1, ... in one room), redis\n"
-    "                        (pub/sub), nats\n"
+    "                        (pub/sub), nats, irc (any IRC server: nicknames\n"
+    "                        bench0, bench1, ... in one channel; a sender is\n"
+    "                        not owed its own messages)\n"
     "      --channel NAME    Redis channel or NATS subject (default chatbench)\n"
-    "      --room NAME       the room of --protocol chat (default #bench)\n"
+    "      --room NAME       the room of --protocol chat, the channel of\n"
+    "                        --protocol irc (default #bench)\n"
     "      --pid PID         the server's process: report its CPU time per\n"
     "                        delivery and its memory (Linux /proc)\n"
     "  -t, --threads T       event loops (default 1)\n"
@@ -120,7 +126,7 @@ struct cli {
     int         json;           /* --json */
     int         rate_given;     /* --rate, which --max excludes */
     const char *channel;        /* --channel (redis, nats) */
-    const char *room;           /* --room (chat) */
+    const char *room;           /* --room (chat, irc) */
 };
 
 /* Is s a chat room name: '#' and 1-49 characters without space, comma,
@@ -205,7 +211,7 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
     case 'P':
         if ((k = parse_enum(arg, wire_names)) == -1)
             return usage_error("unknown protocol '%s' (expected line, chat, "
-                               "redis or nats)", arg);
+                               "redis, nats or irc)", arg);
         cfg->wire = (enum wire_kind)k;
         break;
     case OPT_CHANNEL:
@@ -266,6 +272,15 @@ check_config(const struct bench_cfg *cfg, int rate_given)
     if (cfg->wire == WIRE_CHAT && cfg->size > CHAT_SIZE_MAX)
         return usage_error("--size %zu: the chat profile cuts messages over "
                            "%d bytes", cfg->size, CHAT_SIZE_MAX);
+    if (cfg->wire == WIRE_IRC && cfg->size > IRC_SIZE_MAX)
+        return usage_error("--size %zu: IRC servers cut messages over %d "
+                           "bytes", cfg->size, IRC_SIZE_MAX);
+    /* Without echo, --max needs a second client to confirm a publisher's
+     * messages. */
+    if (cfg->wire == WIRE_IRC && cfg->max && cfg->publishers > 0 &&
+        cfg->clients < 2)
+        return usage_error("--protocol irc --max needs --clients 2 or more "
+                           "(IRC does not echo a sender's own messages)");
     return -1;
 }
 
@@ -308,7 +323,8 @@ main(int argc, char **argv)
         return usage_error("give one address");
     if ((rc = check_config(&cfg, cli.rate_given)) != -1)
         return rc;
-    cfg.channel = cfg.wire == WIRE_CHAT ? cli.room : cli.channel;
+    cfg.channel = cfg.wire == WIRE_CHAT || cfg.wire == WIRE_IRC ? cli.room :
+                  cli.channel;
     if (addr_get(argv[optind], ADDR_CONNECT, &cfg.target, err) == -1)
         return usage_error("%s", err);
     sock_ignore_sigpipe();
