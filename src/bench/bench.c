@@ -32,8 +32,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define PENDING_MAX     200         /* handshakes in flight per worker:
-                                     * under Redis's default backlog (511) */
 #define PER_SOURCE_IP   1000        /* clients per 127.0.0.x source */
 #define READ_MIN        (256 * 1024)
 #define READ_ROUNDS     4           /* reads per readiness, if they fill */
@@ -265,7 +263,7 @@ conn_open(struct worker *w, struct bconn *c, uint64_t now)
     return 0;
 }
 
-/* The connect phase: keep up to PENDING_MAX handshakes going, and let a
+/* The connect phase: keep up to cfg->pending handshakes going, and let a
  * line client that got no greeting join anyway after a while. */
 static void
 start_connects(struct worker *w, uint64_t now)
@@ -273,7 +271,7 @@ start_connects(struct worker *w, uint64_t now)
     size_t i;
     int r;
 
-    while (w->pending < PENDING_MAX && w->next < w->nconns) {
+    while (w->pending < (size_t)w->b->cfg->pending && w->next < w->nconns) {
         r = conn_open(w, &w->conns[w->next], now);
         if (r == 1)
             break;
@@ -394,10 +392,14 @@ on_frame(struct worker *w, struct bconn *c, const struct wire_frame *f,
         conn_send(w, c, ctl, n);
         break;
     case WIRE_EV_WELCOME:
-        if (c->state == CS_HANDSHAKE) {
-            n = wire_encode_join(cfg->wire, ctl, sizeof(ctl), cfg->channel);
-            conn_send(w, c, ctl, n);
-        }
+        if (c->state != CS_HANDSHAKE)
+            break;
+        n = 0;
+        if (c->pub != NULL && cfg->irc_oper != NULL)
+            n = wire_encode_oper(ctl, sizeof(ctl), cfg->irc_oper, c->gidx);
+        n += wire_encode_join(cfg->wire, ctl + n, sizeof(ctl) - n,
+                              cfg->channel);
+        conn_send(w, c, ctl, n);
         break;
     case WIRE_EV_ERROR:
         if (w->errors++ == 0) {

@@ -48,6 +48,10 @@ struct bench_cfg {
     pid_t            pid;               /* server to watch, 0: none */
     const char      *channel;           /* Redis channel, NATS subject,
                                          * chat room, IRC channel */
+    const char      *irc_oper;          /* IRC: "NAME:PASS" publishers
+                                         * OPER with, or NULL */
+    int              pending;           /* handshakes in flight at once
+                                         * per worker, >= 1 */
     int              verbose;           /* progress lines on stderr */
 };
 

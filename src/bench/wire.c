@@ -764,6 +764,24 @@ wire_encode_join(enum wire_kind k, char *out, size_t cap, const char *chan)
             put(out, cap, &pos, "\r\n", 2)) ? 0 : pos;
 }
 
+size_t
+wire_encode_oper(char *out, size_t cap, const char *oper, uint32_t client)
+{
+    const char *colon = strchr(oper, ':');
+    char nick[16];
+    size_t pos = 0, nl = irc_nick(nick, client);
+
+    if (colon == NULL)
+        return 0;
+    return (put(out, cap, &pos, "OPER ", 5) |
+            put(out, cap, &pos, oper, (size_t)(colon - oper)) |
+            put(out, cap, &pos, " ", 1) |
+            put(out, cap, &pos, colon + 1, strlen(colon + 1)) |
+            put(out, cap, &pos, "\r\nMODE ", 7) |
+            put(out, cap, &pos, nick, nl) |
+            put(out, cap, &pos, " +F\r\n", 5)) ? 0 : pos;
+}
+
 int
 wire_irc_is_me(const char *nick, size_t len, uint32_t client)
 {

@@ -119,6 +119,15 @@ int wire_chat_is_joined(const char *text, size_t len, uint32_t client,
 size_t wire_encode_join(enum wire_kind k, char *out, size_t cap,
                         const char *chan);
 
+/* Write what IRC publisher number client sends before its JOIN to be
+ * an operator, NAME and PASS taken from oper ("NAME:PASS"), with user
+ * mode +F: "OPER NAME PASS", "MODE benchCLIENT +F", each plus CRLF.
+ * ngIRCd lifts its flood control (3 commands per read, a penalty second
+ * past 256 bytes a second) only for +F, which only an operator may set.
+ * Returns the length, or 0 if it does not fit or oper has no ':'. */
+size_t wire_encode_oper(char *out, size_t cap, const char *oper,
+                        uint32_t client);
+
 /* Is nick[0..len) (an IRC JOIN's data) the nickname wire_encode_sub()
  * gave subscriber number client, ignoring ASCII case? */
 int wire_irc_is_me(const char *nick, size_t len, uint32_t client);

@@ -23,6 +23,8 @@
 
 #define CLIENTS_MAX         1000000L
 #define THREADS_MAX         64
+#define PENDING_DEFAULT     200         /* under Redis's default backlog
+                                         * (511) */
 #define LINE_SIZE_MAX       1024        /* chatd cuts longer lines */
 #define CHAT_SIZE_MAX       300         /* the chat profile cuts what would
                                          * not fit one IRC line, prefix and
@@ -55,6 +57,9 @@ static const char usage_text[] =
     "      --drain S         after it, wait for late deliveries until none\n"
     "                        has come for S seconds (default 2)\n"
     "      --connect-timeout S  give up joining after this (default 60)\n"
+    "      --connecting N    handshakes in flight at once, per event loop\n"
+    "                        (default 200; fewer for a server with a short\n"
+    "                        listen backlog: ngIRCd's is 10)\n"
     "  -k, --slow K          K more clients that subscribe and never read\n"
     "  -P, --protocol NAME   line (chatd, default), chat (chatd --profile chat:\n"
     "                        nicknames b0, b1, ... in one room), redis\n"
@@ -64,6 +69,9 @@ static const char usage_text[] =
     "      --channel NAME    Redis channel or NATS subject (default chatbench)\n"
     "      --room NAME       the room of --protocol chat, the channel of\n"
     "                        --protocol irc (default #bench)\n"
+    "      --irc-oper NAME:PASS  publishers become IRC operators and set user\n"
+    "                        mode +F before joining (ngIRCd lifts its flood\n"
+    "                        control only for +F)\n"
     "      --pid PID         the server's process: report its CPU time per\n"
     "                        delivery and its memory (Linux /proc)\n"
     "  -t, --threads T       event loops (default 1)\n"
@@ -94,7 +102,7 @@ parse_seconds(const char *s, double max, double *out)
 
 enum {
     OPT_WARMUP = 256, OPT_DRAIN, OPT_CONNECT_TIMEOUT, OPT_CHANNEL, OPT_ROOM,
-    OPT_PID
+    OPT_PID, OPT_CONNECTING, OPT_IRC_OPER
 };
 
 static const struct option opts[] = {
@@ -108,6 +116,8 @@ static const struct option opts[] = {
     { "warmup",          required_argument, NULL, OPT_WARMUP },
     { "drain",           required_argument, NULL, OPT_DRAIN },
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    { "connecting",      required_argument, NULL, OPT_CONNECTING },
+    { "irc-oper",        required_argument, NULL, OPT_IRC_OPER },
     { "slow",            required_argument, NULL, 'k' },
     { "protocol",        required_argument, NULL, 'P' },
     { "channel",         required_argument, NULL, OPT_CHANNEL },
@@ -202,6 +212,19 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         if (parse_seconds(arg, 86400, &cfg->connect_s) == -1)
             return usage_error("bad --connect-timeout '%s' (seconds)", arg);
         break;
+    case OPT_CONNECTING:
+        if (parse_long(arg, 1, 100000, &n) == -1)
+            return usage_error("bad --connecting '%s' (expected 1-100000)",
+                               arg);
+        cfg->pending = (int)n;
+        break;
+    case OPT_IRC_OPER:
+        if (strchr(arg, ':') == NULL || *arg == ':' ||
+            strpbrk(arg, " \r\n") != NULL || strlen(arg) > 200)
+            return usage_error("bad --irc-oper '%s' (expected NAME:PASS)",
+                               arg);
+        cfg->irc_oper = arg;
+        break;
     case 'k':
         if (parse_long(arg, 0, CLIENTS_MAX, &n) == -1)
             return usage_error("bad --slow '%s' (expected 0-%ld)", arg,
@@ -272,6 +295,8 @@ check_config(const struct bench_cfg *cfg, int rate_given)
     if (cfg->wire == WIRE_CHAT && cfg->size > CHAT_SIZE_MAX)
         return usage_error("--size %zu: the chat profile cuts messages over "
                            "%d bytes", cfg->size, CHAT_SIZE_MAX);
+    if (cfg->irc_oper != NULL && cfg->wire != WIRE_IRC)
+        return usage_error("--irc-oper is for --protocol irc");
     if (cfg->wire == WIRE_IRC && cfg->size > IRC_SIZE_MAX)
         return usage_error("--size %zu: IRC servers cut messages over %d "
                            "bytes", cfg->size, IRC_SIZE_MAX);
@@ -305,6 +330,7 @@ main(int argc, char **argv)
     cfg.warmup_s = 1;
     cfg.drain_s = 2;
     cfg.connect_s = 60;
+    cfg.pending = PENDING_DEFAULT;
     cfg.threads = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":c:p:r:mw:s:d:k:P:t:jvhV", opts,

@@ -490,6 +490,11 @@ test_encode_irc(void **state)
     assert_int_equal(wire_encode_pong(WIRE_IRC, out, 16, "irc.local", 9), 0);
     assert_int_equal(wire_encode_pong(WIRE_LINE, out, sizeof(out), "", 0), 0);
     assert_int_equal(wire_encode_hello(WIRE_IRC, out, sizeof(out)), 0);
+    n = wire_encode_oper(out, sizeof(out), "op:pw:x", 5);
+    assert_int_equal(n, 30);
+    assert_memory_equal(out, "OPER op pw:x\r\nMODE bench5 +F\r\n", 30);
+    assert_int_equal(wire_encode_oper(out, 29, "op:pw:x", 5), 0);
+    assert_int_equal(wire_encode_oper(out, sizeof(out), "oppw", 5), 0);
     assert_false(wire_echoes_own(WIRE_IRC));
     assert_true(wire_echoes_own(WIRE_CHAT));
     assert_true(wire_echoes_own(WIRE_NATS));
