@@ -5,7 +5,8 @@ Input: one JSON object per line, {"scenario", "server", "round", "result"
 (chatbench --json) or "error"}, and a key=value meta file.  Output: medians
 over rounds, ratios to Redis pub/sub in the same run, the chat profile
 against the line profile, a verdict for each Performance target of
-SPEC.md, and gnuplot charts next to RESULTS.md: one per scenario
+SPEC.md, chatd's IRC door against ngIRCd and InspIRCd, and gnuplot
+charts next to RESULTS.md: one per scenario
 (chart-<scenario>.svg: deliveries/s, server CPU per delivery and latency
 percentiles by server, or memory per idle client) and chart-sweep.svg
 (deliveries/s and p99 against the number of clients).  Standard library
@@ -41,6 +42,19 @@ SERVER_LABEL = {
 }
 # In the chat scenario, chatd is the line profile it is compared with.
 CHAT_LABEL = dict(SERVER_LABEL, chatd="chatd --profile line")
+# chatd's IRC door against two IRC daemons, same chatbench --protocol irc.
+IRC_SCENARIOS = [
+    ("irc-a", "(irc-a) 100 IRC clients in one channel, 10 senders at full "
+              "speed, 64 B"),
+    ("irc-b", "(irc-b) 1,000 IRC clients, 1 sender at 1,000 msg/s"),
+    ("irc-c", "(irc-c) {nirc} IRC clients, 1 sender at 10 msg/s"),
+]
+IRC_SERVERS = ["chatd-irc", "ngircd", "inspircd"]
+IRC_LABEL = {
+    "chatd-irc": "chatd (IRC door)",
+    "ngircd": "ngIRCd",
+    "inspircd": "InspIRCd",
+}
 
 
 def load(raw):
@@ -149,10 +163,12 @@ def machine_lines(meta):
             meta.get("fd_limit", "?"), int(meta.get("nmax", "0") or 0)),
         "- CPU busy before the run (other work on the machine): {} %".format(
             meta.get("busy_before", "?")),
-        "- {}; {}; {}; {}; git {}".format(
+        "- {}; {}; {}; {}; {}; {}; git {}".format(
             meta.get("chatd_version") or "chatd: not built",
             meta.get("redis_version") or "redis: absent",
             meta.get("nats_version") or "nats: absent",
+            meta.get("ngircd_version") or "ngircd: absent",
+            meta.get("inspircd_version") or "inspircd: absent",
             meta.get("chatbench_version", "?"), meta.get("git", "?")),
     ]
 
@@ -466,6 +482,136 @@ def chat_section(cells, raw_by_cell, note):
     return out + [""]
 
 
+def irc_label(label, meta):
+    return label.format(nirc="{:,}".format(int(meta.get("nirc", "0") or 0)))
+
+
+def irc_section(cells, meta):
+    """chatd's IRC door beside ngIRCd and InspIRCd: one row per scenario
+    and server, with each peer's CPU per delivery over chatd's."""
+    out = ["## IRC: chatd's IRC door against ngIRCd and InspIRCd", ""]
+    if not any((sc, s) in cells for sc, _ in IRC_SCENARIOS
+               for s in IRC_SERVERS):
+        out += ["Not run: " + (meta.get("irc_note") or "no IRC server") + ".",
+                ""]
+        return out
+    out += ["| scenario | server | clients | sent/s | deliveries/s | p50 ms "
+            "| p99 ms | max ms | losses | server CPU ns/delivery | CPU/delivery"
+            " over chatd's | peak RSS MiB | RSS B/client |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for sc, label in IRC_SCENARIOS:
+        label = irc_label(label, meta)
+        base = cells.get((sc, "chatd-irc"))
+        for s in IRC_SERVERS:
+            c = cells.get((sc, s))
+            if c is None:
+                continue
+            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | "
+                       "{} | {} | {} |".format(
+                label, IRC_LABEL[s],
+                fmt(c["connected"]) + ("" if c["connected"] == c["clients"]
+                                       else " of " + fmt(c["clients"])),
+                fmt(c["sent_per_s"]), fmt(c["deliveries_per_s"]),
+                fmt(c["p50"], "{:.2f}"), fmt(c["p99"], "{:.2f}"),
+                fmt(c["max"], "{:.2f}"), fmt(c["losses_max"]), fmt(c["ns"]),
+                "–" if s == "chatd-irc" or base is None else
+                ratio(c["ns"], base["ns"]),
+                fmt(c["rss_peak_mib"], "{:.1f}"), fmt(c["b_per_client"])))
+            label = ""
+    note = meta.get("irc_note")
+    out += ["", "Every server gets the same `chatbench --protocol irc` load: "
+            "nicknames bench0, bench1, ... register (NICK, USER), join one "
+            "channel after 001 and count as joined on the echo of their own "
+            "JOIN. IRC does not echo a sender's own PRIVMSG, so a message is "
+            "owed to every joined client but its sender. RSS per client is "
+            "(RSS once all have joined − RSS before the first connect) / "
+            "clients: registered users idle in one channel, before the first "
+            "message (and with whatever JOIN lines are still queued to "
+            "them). (irc-c) runs in the first round only: ngIRCd takes "
+            "minutes to let 10,000 clients join one channel, so its row "
+            "counts those that joined within the 60 s connect timeout.", "",
+            "Peer settings (a temporary configuration per run, written by "
+            "bench/run.sh): {ng} with `MaxConnectionsIP = 0`, "
+            "`MaxJoins = 0`, `MaxNickLength = 30`, `MaxPenaltyTime = 0`, "
+            "`PAM = no`, `DNS = no`, `Ident = no`. Its flood control cannot "
+            "be turned off for ordinary users: a non-operator gets at most 3 "
+            "commands handled per read and a throttle past 256 bytes a "
+            "second (`MaxPenaltyTime = 0` only shortens the penalty to "
+            "nothing); user mode +F lifts both, and only an operator may "
+            "set it, so chatbench's publishers `OPER` and set +F there "
+            "(`{nga}`). ngIRCd also listens with a backlog of 10, so "
+            "chatbench keeps only 8 handshakes in flight with it. {insp} "
+            "with one `<connect>` class: `threshold` 1,000,000, "
+            "`commandrate` 1,000,000,000, send and receive queues of 1 GiB "
+            "and 1 MiB, `localmax`/`globalmax` 1,000,000, no ident or DNS "
+            "(`resolvehostnames=\"no\"`, `nouserdns`), run with `--nofork "
+            "--runasroot`; it registers clients on a once-a-second tick, so "
+            "chatbench keeps up to 1,000 handshakes in flight with it "
+            "(`{ia}`). chatd: `chatd --profile chat --listen irc://127.0.0.1:P "
+            "--log quiet --queue-limit 1M`. The handshake pacing changes "
+            "only how fast clients join, not the measured window.".format(
+                ng=meta.get("ngircd_version", "").split("-")[0] or
+                "ngIRCd (absent)",
+                nga=meta.get("server_args_ngircd", ""),
+                insp=meta.get("inspircd_version", "") or "InspIRCd (absent)",
+                ia=meta.get("server_args_inspircd", "")), ""]
+    if note:
+        out += [note + ".", ""]
+    return out
+
+
+def irc_targets(cells):
+    """The IRC targets, judged on chatd's IRC door: CPU per delivery in
+    (irc-a), the full-speed run (at 10 or 1,000 msg/s the kernel's cost of
+    each small write dominates for every server; those ratios are shown
+    too), p99 in every IRC scenario, memory in (irc-c)."""
+    out = []
+    g = lambda sc, s: cells.get((sc, s))
+
+    def cpu_row(peer, name, factor):
+        parts, ok = [], None
+        for sc, _ in IRC_SCENARIOS:
+            c, p = g(sc, "chatd-irc"), g(sc, peer)
+            if not c or not p or not c["ns"] or not p["ns"]:
+                continue
+            r = p["ns"] / c["ns"]
+            parts.append("{}: {} vs {} ns ({:.2f}×)".format(
+                sc, fmt(c["ns"]), fmt(p["ns"]), r))
+            if sc == "irc-a":
+                ok = r >= factor
+        out.append("| (irc-a) server CPU per delivery at most 1/{} of {}'s | "
+                   "{} | | {} |".format(factor, name,
+                                       "; ".join(parts) or "–", verdict(ok)))
+
+    cpu_row("ngircd", "ngIRCd", 5)
+    cpu_row("inspircd", "InspIRCd", 3)
+    parts, ok = [], None
+    for sc, _ in IRC_SCENARIOS:
+        c = g(sc, "chatd-irc")
+        peers = [(IRC_LABEL[s], g(sc, s)) for s in ("ngircd", "inspircd")]
+        peers = [(n, p) for n, p in peers if p and p["p99"] is not None]
+        if not c or c["p99"] is None or not peers:
+            continue
+        parts.append("{}: {} ms vs {}".format(sc, fmt(c["p99"], "{:.2f}"),
+                     ", ".join("{} {} ms".format(n, fmt(p["p99"], "{:.2f}"))
+                               for n, p in peers)))
+        ok = (ok is None or ok) and all(c["p99"] < p["p99"] for _, p in peers)
+    out.append("| (irc) lower p99 than ngIRCd and InspIRCd | {} | | {} "
+               "|".format("; ".join(parts) or "–", verdict(ok)))
+    c = g("irc-c", "chatd-irc")
+    ok = None
+    if c and c["b_per_client"] is not None:
+        ok = c["b_per_client"] < 2048
+    peers = ", ".join("{} {} B".format(IRC_LABEL[s],
+                                       fmt(g("irc-c", s)["b_per_client"]))
+                      for s in ("ngircd", "inspircd") if g("irc-c", s))
+    out.append("| (irc) an idle IRC user costs under 2 KiB | {} B ({} users "
+               "in one channel) | {} | {} |".format(
+                   fmt(c and c["b_per_client"]), fmt(c and c["connected"]),
+                   peers, verdict(ok)))
+    return out
+
+
 def per_round_ratio(raw_by_cell, top, bottom):
     """Median over rounds of top's server CPU per delivery over bottom's,
     in the chat scenario; None without a pair."""
@@ -549,6 +695,12 @@ def main():
                               a.charts, a.work)
         if name:
             drawn.append((title, name))
+    for sc, label in IRC_SCENARIOS:
+        title = irc_label(label, meta)
+        name = scenario_chart(sc, title, cells, IRC_SERVERS, IRC_LABEL,
+                              a.charts, a.work)
+        if name:
+            drawn.append((title, name))
     if drawn:
         lines += ["## Charts", "",
                   "One per scenario: deliveries/s, server CPU per delivery "
@@ -557,8 +709,10 @@ def main():
         for title, name in drawn:
             lines += ["### " + title, "", "![{}]({})".format(title, name), ""]
     lines += chat_section(cells, by_cell, meta.get("chat_note"))
+    lines += irc_section(cells, meta)
     lines += ["## Targets", ""]
     lines += targets(cells, by_cell, qlim_mib)
+    lines += irc_targets(cells)
     lines += ["", "## Clients from 10 to {:,}".format(nmax), ""]
     name = sweep_chart(cells, servers, sweep, a.charts, a.work)
     if name:
@@ -580,12 +734,16 @@ def main():
         lines.append("")
     lines += ["## Commands", "",
               "Each run: a fresh server, then `chatbench --protocol line|chat|"
-              "redis|nats --pid SERVER_PID --json --threads {} ARGS ADDR`.".format(
+              "redis|nats|irc --pid SERVER_PID --json --threads {} ARGS "
+              "ADDR`.".format(
                   meta.get("threads", "1")), "",
               "| scenario | ARGS |", "|---|---|"]
     for sc, label in SCENARIOS + [CHAT]:
         lines.append("| {} | `{}` |".format(
             label.format(nmax="{:,}".format(nmax)), meta.get("args_" + sc, "")))
+    for sc, label in IRC_SCENARIOS:
+        lines.append("| {} | `{}` |".format(irc_label(label, meta),
+                                            meta.get("args_" + sc, "")))
     lines.append("| sweep, N clients | `{}` |".format(
         meta.get("args_sweep-N", "")))
     lines += ["",

@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench/run.sh -- `make bench`: chatbench against chatd (epoll and poll),
-# Redis pub/sub and NATS, side by side, on loopback, and chatd's chat
-# profile beside its line profile; writes bench/RESULTS.md and a chart per
-# scenario (bench/chart-*.svg).
+# Redis pub/sub and NATS, side by side, on loopback, chatd's chat profile
+# beside its line profile, and chatd's IRC door beside ngIRCd and
+# InspIRCd; writes bench/RESULTS.md and a chart per scenario
+# (bench/chart-*.svg).
 #
 # Every run gets a fresh server (no state, no memory from the last run).
 # The scenarios are interleaved -- each round runs every scenario against
@@ -15,8 +16,8 @@
 #   B=DIR           build directory (default build)
 #
 # Needs: build/chatbench (and build/chatd), python3; installs redis-server,
-# nats-server and gnuplot from Debian when it may (root with apt-get), and
-# benches only what it has otherwise.
+# nats-server, ngircd, inspircd and gnuplot from Debian when it may (root
+# with apt-get), and benches only what it has otherwise.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +50,10 @@ command -v redis-server >/dev/null 2>&1 || need_pkgs="$need_pkgs redis-server"
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] ||
     need_pkgs="$need_pkgs nats-server"
 command -v gnuplot >/dev/null 2>&1 || need_pkgs="$need_pkgs gnuplot-nox"
+command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] ||
+    need_pkgs="$need_pkgs ngircd"
+command -v inspircd >/dev/null 2>&1 || [ -x /usr/sbin/inspircd ] ||
+    need_pkgs="$need_pkgs inspircd"
 if [ -n "$need_pkgs" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         export DEBIAN_FRONTEND=noninteractive
@@ -74,6 +79,10 @@ fi
 NATS=$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)
 [ -x "$NATS" ] || NATS=""
 REDIS=$(command -v redis-server 2>/dev/null || true)
+NGIRCD=$(command -v ngircd 2>/dev/null || echo /usr/sbin/ngircd)
+[ -x "$NGIRCD" ] || NGIRCD=""
+INSPIRCD=$(command -v inspircd 2>/dev/null || echo /usr/sbin/inspircd)
+[ -x "$INSPIRCD" ] || INSPIRCD=""
 
 if [ ! -x "$BENCH" ]; then
     say "no $BENCH: run make first"
@@ -86,6 +95,8 @@ fi
 if command -v service >/dev/null 2>&1; then
     service redis-server stop >/dev/null 2>&1 || true
     service nats-server stop >/dev/null 2>&1 || true
+    service ngircd stop >/dev/null 2>&1 || true
+    service inspircd stop >/dev/null 2>&1 || true
 fi
 
 # Descriptors: as many as the hard limit allows, for the servers and us.
@@ -140,8 +151,80 @@ free_port() {
 proto_of() {
     case $1 in
     redis) echo redis ;; nats) echo nats ;; chatd-chat) echo chat ;;
+    chatd-irc|ngircd|inspircd) echo irc ;;
     *) echo line ;;
     esac
+}
+
+# Extra chatbench flags per server.  ngIRCd listens with a backlog of 10,
+# so more handshakes in flight only make SYNs retry (seconds each), and it
+# lifts its flood control (3 commands per read, a penalty past 256 bytes a
+# second) only for user mode +F, which an operator sets: its publishers
+# OPER first.  InspIRCd registers a client on its once-a-second tick, so
+# many handshakes must be in flight for 10,000 clients to join in time.
+# None of this touches the measured window.
+server_args() {
+    case $1 in
+    ngircd) echo "--connecting 8 --irc-oper bench:bench" ;;
+    inspircd) echo "--connecting 1000" ;;
+    esac
+}
+
+# The IRC peers' configurations, in their own temporary directory: flood
+# limits off, no connection limit per IP, no DNS, ident or PAM, nicknames
+# up to 30 (bench10000 has 10 characters; ngIRCd allows 9 by default).
+IRCDIR=""
+ngircd_conf() {
+    cat > "$IRCDIR/ngircd.conf" <<EOF
+[Global]
+Name = ngircd.bench
+Info = chatd bench peer
+AdminInfo1 = bench
+AdminInfo2 = bench
+AdminEMail = bench@localhost
+Listen = 127.0.0.1
+Ports = $1
+MotdPhrase = bench
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 30
+MaxPenaltyTime = 0
+PingTimeout = 600
+PongTimeout = 600
+[Options]
+PAM = no
+DNS = no
+Ident = no
+[Operator]
+Name = bench
+Password = bench
+EOF
+}
+
+inspircd_conf() {
+    echo bench > "$IRCDIR/motd"
+    cat > "$IRCDIR/inspircd.conf" <<EOF
+<config format="xml">
+<server name="inspircd.bench" description="chatd bench peer" network="bench">
+<admin name="bench" nick="bench" email="bench@localhost">
+<bind address="127.0.0.1" port="$1" type="clients">
+<connect name="bench" allow="*" maxchans="20" timeout="60" pingfreq="600"
+         hardsendq="1073741824" softsendq="1073741824" recvq="1048576"
+         threshold="1000000" commandrate="1000000000" fakelag="yes"
+         localmax="1000000" globalmax="1000000" limit="1000000"
+         useident="no" resolvehostnames="no" uniqueusername="no">
+<performance netbuffersize="65536" somaxconn="4096" softlimit="1000000"
+             clonesonconnect="no" nouserdns="yes">
+<pid file="$IRCDIR/inspircd.pid">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default"
+     target="$IRCDIR/inspircd.log">
+<limits maxnick="30" maxchan="64">
+<security hidesplits="no" runasuser="" runasgroup="">
+<options prefixquit="" syntaxhints="no">
+<files motd="$IRCDIR/motd">
+EOF
 }
 
 # start_server NAME TAG: sets SPID and SADDR, or returns 1.
@@ -177,6 +260,32 @@ start_server() {
         SPID=$!
         SADDR=127.0.0.1:$port
         ;;
+    chatd-irc)
+        port=$(free_port)
+        "$CHATD" --profile chat --listen irc://127.0.0.1:"$port" --log quiet \
+            --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
+    ngircd)
+        port=$(free_port)
+        ngircd_conf "$port"
+        # Started as root it runs as nobody, which the process keeps.
+        "$NGIRCD" --nodaemon --config "$IRCDIR/ngircd.conf" \
+            </dev/null >"$log" 2>&1 &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
+    inspircd)
+        port=$(free_port)
+        inspircd_conf "$port"
+        runas=""
+        [ "$(id -u)" = 0 ] && runas=--runasroot
+        "$INSPIRCD" --nofork $runas --config="$IRCDIR/inspircd.conf" \
+            </dev/null >"$log" 2>&1 &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
     redis)
         port=$(free_port)
         "$REDIS" --port "$port" --bind 127.0.0.1 --protected-mode no --save '' --appendonly no \
@@ -196,8 +305,9 @@ start_server() {
     # Ready when a client can join (for Redis: subscribe; NATS: PONG).
     i=0
     while [ $i -lt 50 ]; do
+        # (InspIRCd takes up to a second to register anyone.)
         if "$BENCH" -P "$(proto_of "$name")" -c 1 -p 0 -d 0 --warmup 0 \
-               --drain 0 --connect-timeout 0.3 "$SADDR" >/dev/null 2>&1; then
+               --drain 0 --connect-timeout 1.5 "$SADDR" >/dev/null 2>&1; then
             return 0
         fi
         sleep 0.1
@@ -220,7 +330,9 @@ stop_server() {
     wait "$SPID" 2>/dev/null
     SPID=""
 }
-trap 'stop_server; exit 130' INT TERM
+IRCDIR=$(mktemp -d "${TMPDIR:-/tmp}/chatd-bench-irc.XXXXXX") || exit 1
+chmod 755 "$IRCDIR"         # ngIRCd reads its configuration as nobody
+trap 'stop_server; rm -rf "$IRCDIR"; exit 130' INT TERM
 
 # --- scenarios -----------------------------------------------------------------
 
@@ -233,6 +345,9 @@ scenario_args() {
     c100) echo "--clients 10000 --publishers 1 --rate 100 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     d)   echo "--clients 100 --publishers 10 --max --size 64 --slow 5 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     e)   echo "--clients $NMAX --publishers 0 --warmup 0 --duration 0.5 --drain 0" ;;
+    irc-a) echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    irc-b) echo "--clients 1000 --publishers 1 --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    irc-c) echo "--clients $NIRC --publishers 1 --rate 10 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN --connect-timeout 60" ;;
     sweep-*)
          n=${1#sweep-}
          echo "--clients $n --publishers 1 --max --size 64 --warmup $WARM --duration $SWEEP_DUR --drain $DRAIN" ;;
@@ -249,9 +364,9 @@ run_one() {
             "$sc" "$name" "$round" >> "$RAW"
         return 0
     }
-    args=$(scenario_args "$sc")
+    args="$(scenario_args "$sc") $(server_args "$name")"
     # shellcheck disable=SC2086
-    res=$(timeout 120 "$BENCH" -P "$(proto_of "$name")" $args \
+    res=$(timeout 240 "$BENCH" -P "$(proto_of "$name")" $args \
           --threads "$THREADS" --pid "$SPID" --json "$SADDR" \
           2>"$LOGS/$sc-$name-$round.chatbench.log")
     rc=$?
@@ -345,10 +460,36 @@ else
 fi
 [ -n "$CHAT_NOTE" ] && say "scenario chat $CHAT_NOTE"
 
+# chatd's IRC door against ngIRCd and InspIRCd: one channel, three loads.
+# In the largest every client joins one channel, which costs any IRC
+# server O(N^2) JOIN lines before the window: quick mode keeps it small.
+IRC_SERVERS=""
+IRC_NOTE=""
+if [ -x "$CHATD" ] && "$CHATD" --profile chat --help >/dev/null 2>&1; then
+    IRC_SERVERS="chatd-irc"
+else
+    IRC_NOTE=" chatd (no chat profile)"
+fi
+if [ -n "$NGIRCD" ]; then IRC_SERVERS="$IRC_SERVERS ngircd"
+else IRC_NOTE="$IRC_NOTE ngircd"; fi
+if [ -n "$INSPIRCD" ]; then IRC_SERVERS="$IRC_SERVERS inspircd"
+else IRC_NOTE="$IRC_NOTE inspircd"; fi
+[ -n "$IRC_NOTE" ] && IRC_NOTE="not benched (absent):$IRC_NOTE" &&
+    say "IRC scenarios: $IRC_NOTE"
+IRC_SCENARIOS="irc-a irc-b irc-c"
+if [ "$QUICK" = 1 ]; then
+    NIRC=2000
+else
+    NIRC=10000
+fi
+[ "$NIRC" -gt "$NMAX" ] && NIRC=$NMAX
+
 nserv=$(echo $SERVERS | wc -w)
 nchat=$(echo $CHAT_SERVERS | wc -w)
-TOTAL=$(( ROUNDS * ($(echo $SCENARIOS | wc -w) * nserv + nchat) \
-          + $(echo $SWEEP | wc -w) * nserv ))
+nirc=$(echo $IRC_SERVERS | wc -w)
+TOTAL=$(( ROUNDS * ($(echo $SCENARIOS | wc -w) * nserv + nchat
+                    + ($(echo $IRC_SCENARIOS | wc -w) - 1) * nirc) \
+          + nirc + $(echo $SWEEP | wc -w) * nserv ))
 START=$(date +%s)
 
 round=1
@@ -363,6 +504,16 @@ while [ "$round" -le "$ROUNDS" ]; do
     if [ -n "$CHAT_SERVERS" ]; then
         for s in $(rotated "$round" $CHAT_SERVERS); do
             run_one chat "$s" "$round"
+        done
+    fi
+    if [ -n "$IRC_SERVERS" ]; then
+        for sc in $IRC_SCENARIOS; do
+            # The largest takes minutes to join (ngIRCd): one round only.
+            [ "$sc" = irc-c ] && [ "$round" -gt 1 ] && continue
+            for s in $(rotated $((round + k)) $IRC_SERVERS); do
+                run_one "$sc" "$s" "$round"
+            done
+            k=$((k + 1))
         done
     fi
     round=$((round + 1))
@@ -388,18 +539,27 @@ END=$(date +%s)
     echo "queue_limit=$QUEUE_LIMIT"
     echo "servers=$SERVERS"
     echo "chat_note=$CHAT_NOTE"
-    for sc in $SCENARIOS chat sweep-N; do
+    echo "irc_servers=$IRC_SERVERS"
+    echo "irc_note=$IRC_NOTE"
+    echo "nirc=$NIRC"
+    for sc in $SCENARIOS chat $IRC_SCENARIOS sweep-N; do
         echo "args_$sc=$(scenario_args "$sc")"
+    done
+    for s in ngircd inspircd; do
+        echo "server_args_$s=$(server_args "$s")"
     done
     echo "chatd_version=$("$CHATD" --version 2>/dev/null | head -n 1)"
     echo "redis_version=$([ -n "$REDIS" ] && "$REDIS" --version | head -n 1)"
     echo "nats_version=$([ -n "$NATS" ] && "$NATS" --version 2>&1 | head -n 1)"
+    echo "ngircd_version=$([ -n "$NGIRCD" ] && "$NGIRCD" --version 2>&1 | head -n 1)"
+    echo "inspircd_version=$([ -n "$INSPIRCD" ] && "$INSPIRCD" --version 2>&1 | head -n 1)"
     echo "chatbench_version=$("$BENCH" --version)"
     dirty=""
     git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || dirty=" (+ uncommitted changes in src/)"
     echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$dirty"
 } > "$OUT/meta.txt"
 
+rm -rf "$IRCDIR"
 $PY "$ROOT/bench/report.py" --raw "$RAW" --meta "$OUT/meta.txt" \
     --out "$ROOT/bench/RESULTS.md" --charts "$ROOT/bench" \
     --work "$OUT" || exit 1

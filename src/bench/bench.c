@@ -32,8 +32,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define PENDING_MAX     200         /* handshakes in flight per worker:
-                                     * under Redis's default backlog (511) */
 #define PER_SOURCE_IP   1000        /* clients per 127.0.0.x source */
 #define READ_MIN        (256 * 1024)
 #define READ_ROUNDS     4           /* reads per readiness, if they fill */
@@ -265,7 +263,7 @@ conn_open(struct worker *w, struct bconn *c, uint64_t now)
     return 0;
 }
 
-/* The connect phase: keep up to PENDING_MAX handshakes going, and let a
+/* The connect phase: keep up to cfg->pending handshakes going, and let a
  * line client that got no greeting join anyway after a while. */
 static void
 start_connects(struct worker *w, uint64_t now)
@@ -273,7 +271,7 @@ start_connects(struct worker *w, uint64_t now)
     size_t i;
     int r;
 
-    while (w->pending < PENDING_MAX && w->next < w->nconns) {
+    while (w->pending < (size_t)w->b->cfg->pending && w->next < w->nconns) {
         r = conn_open(w, &w->conns[w->next], now);
         if (r == 1)
             break;
@@ -320,17 +318,57 @@ deliver(struct worker *w, struct bconn *c, const char *data, size_t len,
     }
 }
 
+static void pub_flush(struct worker *w, struct pub *p);
+
+/* Send a short request of our own (a PONG, an IRC JOIN) on c.  On a
+ * publisher's connection it goes behind the messages still queued, never
+ * into the middle of one; if the queue is full it is dropped (a PONG is
+ * asked for again).  Elsewhere nothing else is ever written, so it fits
+ * the socket buffer. */
+static void
+conn_send(struct worker *w, struct bconn *c, const char *buf, size_t n)
+{
+    struct pub *p = c->pub;
+    ssize_t k = 0;
+
+    if (n == 0)
+        return;
+    if (p == NULL || p->outoff == p->outlen) {
+        k = sock_send(c->fd, buf, n);
+        if (k == (ssize_t)n)
+            return;
+        if (k == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            conn_end(w, c, errno);
+            return;
+        }
+        if (k == -1)
+            k = 0;
+        if (p == NULL) {            /* a subscriber's socket is never full */
+            conn_end(w, c, EPROTO);
+            return;
+        }
+        p->outoff = p->outlen = 0;
+    }
+    if (p->outcap - p->outlen < n - (size_t)k)
+        return;
+    memcpy(p->out + p->outlen, buf + k, n - (size_t)k);
+    p->outlen += n - (size_t)k;
+    if (!p->want_out)
+        pub_flush(w, p);
+}
+
 /* Act on one frame received on c. */
 static void
 on_frame(struct worker *w, struct bconn *c, const struct wire_frame *f,
          uint64_t now)
 {
-    char pong[16], text[128];
+    const struct bench_cfg *cfg = w->b->cfg;
+    char ctl[600], text[128];
     size_t n;
 
     switch (f->ev) {
     case WIRE_EV_MSG:
-        if (c->state == CS_HANDSHAKE && w->b->cfg->wire == WIRE_LINE)
+        if (c->state == CS_HANDSHAKE && cfg->wire == WIRE_LINE)
             conn_joined(w, c);  /* its greeting, or a first message */
         /* Before it has joined, a client counts nothing (chat: the MOTD,
          * its own lobby's chatter). */
@@ -338,18 +376,30 @@ on_frame(struct worker *w, struct bconn *c, const struct wire_frame *f,
             deliver(w, c, f->data, f->len, now);
         break;
     case WIRE_EV_JOINED:
-        conn_joined(w, c);
+        /* IRC: a JOIN of our own nick (others' come only once we are in
+         * the channel, but a server may say otherwise first). */
+        if (cfg->wire != WIRE_IRC ||
+            wire_irc_is_me(f->data, f->len, c->gidx))
+            conn_joined(w, c);
         break;
     case WIRE_EV_NOTICE:
         if (c->state == CS_HANDSHAKE &&
-            wire_chat_is_joined(f->data, f->len, c->gidx, w->b->cfg->channel))
+            wire_chat_is_joined(f->data, f->len, c->gidx, cfg->channel))
             conn_joined(w, c);
         break;
     case WIRE_EV_PING:
-        n = wire_encode_pong(pong, sizeof(pong));
-        if (sock_send(c->fd, pong, n) != (ssize_t)n &&
-            errno != EAGAIN && errno != EWOULDBLOCK)
-            conn_end(w, c, errno);
+        n = wire_encode_pong(cfg->wire, ctl, sizeof(ctl), f->data, f->len);
+        conn_send(w, c, ctl, n);
+        break;
+    case WIRE_EV_WELCOME:
+        if (c->state != CS_HANDSHAKE)
+            break;
+        n = 0;
+        if (c->pub != NULL && cfg->irc_oper != NULL)
+            n = wire_encode_oper(ctl, sizeof(ctl), cfg->irc_oper, c->gidx);
+        n += wire_encode_join(cfg->wire, ctl + n, sizeof(ctl) - n,
+                              cfg->channel);
+        conn_send(w, c, ctl, n);
         break;
     case WIRE_EV_ERROR:
         if (w->errors++ == 0) {
@@ -605,16 +655,25 @@ begin_run(struct bench *b, uint64_t now)
                 subs, cfg->clients, b->r->connect_s);
 }
 
-/* Deliveries the window owes: every window message to every subscriber. */
+/* Deliveries the window owes: every window message to every subscriber
+ * but, where the server does not echo (IRC), the one that sent it.  A
+ * publisher sends only once its connection has joined, so a publisher
+ * with messages in the window is one of the subscribers counted. */
 static uint64_t
 expected(const struct bench *b)
 {
-    uint64_t sent = 0;
+    uint64_t sent = 0, owed = 0, subs = (uint64_t)atomic_load(&b->subs);
+    int own = wire_echoes_own(b->cfg->wire);
     size_t i;
 
-    for (i = 0; i < b->npubs; i++)
-        sent += b->pubs[i].win_sent;
-    return sent * (uint64_t)atomic_load(&b->subs);
+    for (i = 0; i < b->npubs; i++) {
+        sent = b->pubs[i].win_sent;
+        if (own || b->pubs[i].c->role != ROLE_SUB)
+            owed += sent * subs;
+        else if (subs > 0)
+            owed += sent * (subs - 1);
+    }
+    return owed;
 }
 
 /* Worker 0 moves the phases along. */
@@ -778,11 +837,44 @@ worker_main(void *arg)
     return NULL;
 }
 
-/* Which worker serves subscriber i (publishers' own ones go to 0). */
+/* How many leading subscribers confirm publishers' messages (see
+ * acked_pub()); they belong to worker 0, which publishes. */
+static long
+ackers(const struct bench_cfg *cfg)
+{
+    long m = cfg->publishers;
+
+    if (m == 0 || wire_echoes_own(cfg->wire) || cfg->wire == WIRE_REDIS)
+        return m;
+    return m < cfg->clients ? m + 1 : m;
+}
+
+/* The publisher whose messages subscriber i confirms (--max counts them
+ * in flight until then), or -1.  Publisher j sends on subscriber j's
+ * connection (Redis: on a connection of its own) and is confirmed by that
+ * subscriber, which hears its own messages -- but an IRC server echoes
+ * nothing, so there subscriber j + 1 confirms publisher j (subscriber 0
+ * confirms the last when everyone publishes). */
+static long
+acked_pub(const struct bench_cfg *cfg, long i)
+{
+    long n = cfg->clients, m = cfg->publishers;
+
+    if (m == 0 || i >= n)
+        return -1;
+    if (wire_echoes_own(cfg->wire) || cfg->wire == WIRE_REDIS)
+        return i < m ? i : -1;
+    if (i >= 1 && i <= m)
+        return i - 1;
+    return i == 0 && m == n && n > 1 ? n - 1 : -1;
+}
+
+/* Which worker serves subscriber i (publishers' and their confirmers'
+ * go to 0). */
 static int
 sub_worker(const struct bench *b, long i)
 {
-    if (b->nw == 1 || i < b->cfg->publishers)
+    if (b->nw == 1 || i < ackers(b->cfg))
         return 0;
     return (int)(i % b->nw);
 }
@@ -822,8 +914,9 @@ assign(struct bench *b)
         c->role = i < n ? ROLE_SUB : i < n + k ? ROLE_SLOW : ROLE_PUB;
         if (c->role == ROLE_SUB)
             c->last = b->w[wi].lastseq + (nsub[wi]++) * (size_t)(m ? m : 1);
-        if (i < m) {                    /* publisher i's subscriber */
-            c->ack = &b->pubs[i];
+        if (acked_pub(cfg, i) >= 0)
+            c->ack = &b->pubs[acked_pub(cfg, i)];
+        if (i < m) {                    /* publisher i sends here */
             if (!redis) {
                 c->pub = &b->pubs[i];
                 b->pubs[i].c = c;

@@ -4,9 +4,11 @@
  * N clients connect (pacing the handshakes so no accept queue overflows)
  * and subscribe; M of them also publish, at a total target rate or, with
  * --max, as fast as the server confirms (each publisher keeps at most
- * `window` messages that its own first subscriber has not yet received).
- * After the warm-up comes the window [t0, t1): every message stamped in it
- * must reach every subscriber that had joined before it; each delivery is
+ * `window` messages that its confirming subscriber has not yet received:
+ * its own connection's, or the next one's where the server does not echo
+ * a sender's own message, as IRC).  After the warm-up comes the window
+ * [t0, t1): every message stamped in it must reach every subscriber that
+ * had joined before it (but its sender, without echo); each delivery is
  * timed (receive time minus the send stamp in the payload) into a
  * histogram and checked for order per publisher.  After t1 the publishers
  * stop and the engine drains until every expected delivery is in, or no
@@ -45,7 +47,11 @@ struct bench_cfg {
     int              threads;           /* event loops, >= 1 */
     pid_t            pid;               /* server to watch, 0: none */
     const char      *channel;           /* Redis channel, NATS subject,
-                                         * chat room */
+                                         * chat room, IRC channel */
+    const char      *irc_oper;          /* IRC: "NAME:PASS" publishers
+                                         * OPER with, or NULL */
+    int              pending;           /* handshakes in flight at once
+                                         * per worker, >= 1 */
     int              verbose;           /* progress lines on stderr */
 };
 

@@ -1,6 +1,7 @@
 /* wire.c -- chatbench's wire protocols and its payload; see wire.h.
  * Every parser here checks a length before it looks at a byte; lines are
- * cut by src/proto's line_next(), as chatd cuts them. */
+ * cut by src/proto's line_next() (IRC's by crlf_next()), as chatd cuts
+ * them. */
 #include "bench/wire.h"
 
 #include <stdio.h>
@@ -8,7 +9,8 @@
 
 #include "proto/frame.h"
 
-const char *const wire_names[] = { "line", "chat", "redis", "nats", NULL };
+const char *const wire_names[] = { "line", "chat", "redis", "nats", "irc",
+                                    NULL };
 
 #define RESP_DEPTH_MAX 4        /* nesting we skip over; pub/sub needs 1 */
 
@@ -480,6 +482,85 @@ chat_line(struct wire_frame *f)
     }
 }
 
+/* The next space-separated word of s[*pos..len): its start and length;
+ * *pos moves past it and the spaces after it. */
+static const char *
+irc_word(const char *s, size_t len, size_t *pos, size_t *n)
+{
+    size_t p = *pos, start = *pos;
+
+    while (p < len && s[p] != ' ')
+        p++;
+    *n = p - start;
+    while (p < len && s[p] == ' ')
+        p++;
+    *pos = p;
+    return s + start;
+}
+
+/* An IRC numeric that means "no": 400-599, but for 422 (ERR_NOMOTD),
+ * which a server without a MOTD sends every client that registers. */
+static int
+irc_is_error_numeric(const char *c, size_t n)
+{
+    if (n != 3 || (c[0] != '4' && c[0] != '5') || c[1] < '0' || c[1] > '9' ||
+        c[2] < '0' || c[2] > '9')
+        return 0;
+    return memcmp(c, "422", 3) != 0;
+}
+
+/* What an IRC line is (see wire_next()); f holds the whole line, without
+ * its line end, and is narrowed to the part that matters. */
+static void
+irc_line(struct wire_frame *f)
+{
+    const char *s = f->data, *cmd, *nick = NULL, *arg;
+    size_t len = f->len, pos = 0, cl, nl = 0, al, bang;
+
+    if (len > 0 && s[len - 1] == '\r')   /* a piece cut before its LF */
+        len--;
+    f->ev = WIRE_EV_OTHER;
+    if (len > 0 && s[0] == '@')         /* IRCv3 message tags */
+        irc_word(s, len, &pos, &cl);
+    if (pos < len && s[pos] == ':') {
+        pos++;
+        nick = irc_word(s, len, &pos, &nl);
+        for (bang = 0; bang < nl && nick[bang] != '!' && nick[bang] != '@';
+             bang++)
+            ;
+        nl = bang;
+    }
+    cmd = irc_word(s, len, &pos, &cl);
+    if (word_is(cmd, cl, "privmsg")) {
+        irc_word(s, len, &pos, &al);            /* the target */
+        if (pos < len && s[pos] == ':') {
+            f->ev = WIRE_EV_MSG;
+            f->data = s + pos + 1;
+            f->len = len - pos - 1;
+        } else if (pos < len) {
+            arg = irc_word(s, len, &pos, &al);
+            f->ev = WIRE_EV_MSG;
+            f->data = arg;
+            f->len = al;
+        }
+    } else if (word_is(cmd, cl, "ping")) {
+        f->ev = WIRE_EV_PING;
+        if (pos < len && s[pos] == ':')
+            pos++;
+        f->data = s + pos;
+        f->len = len - pos;
+    } else if (word_is(cmd, cl, "001")) {
+        f->ev = WIRE_EV_WELCOME;
+    } else if (word_is(cmd, cl, "join")) {
+        f->ev = WIRE_EV_JOINED;
+        f->data = nick != NULL ? nick : s;
+        f->len = nl;
+    } else if (word_is(cmd, cl, "error") || irc_is_error_numeric(cmd, cl)) {
+        f->ev = WIRE_EV_ERROR;
+        f->len = len;
+    }
+}
+
 enum wire_status
 wire_next(enum wire_kind k, const char *buf, size_t len, size_t max,
           struct wire_frame *f, size_t *used, const char **why)
@@ -501,6 +582,13 @@ wire_next(enum wire_kind k, const char *buf, size_t len, size_t max,
         return resp_next(buf, len, max, f, used, why);
     case WIRE_NATS:
         return nats_next(buf, len, max, f, used, why);
+    case WIRE_IRC:
+        if (crlf_next(buf, len, max, &fr, used) == FRAME_NEED_MORE)
+            return WIRE_NEED_MORE;
+        f->data = fr.data;
+        f->len = fr.len;
+        irc_line(f);
+        return WIRE_OK;
     }
     *why = "unknown protocol";
     return WIRE_BAD;
@@ -565,6 +653,8 @@ wire_pub_len(enum wire_kind k, const char *chan, size_t len)
         return 4 + 13 + (3 + dec_len(cl) + cl + 2) + (3 + dec_len(len) + len + 2);
     case WIRE_NATS:    /* PUB chan len\r\n payload\r\n */
         return 4 + cl + 1 + dec_len(len) + 2 + len + 2;
+    case WIRE_IRC:     /* PRIVMSG chan :payload\r\n */
+        return 8 + cl + 2 + len + 2;
     }
     return 0;
 }
@@ -594,6 +684,13 @@ wire_encode_pub(enum wire_kind k, char *out, size_t cap, const char *chan,
               put(out, cap, &pos, payload, len) |
               put(out, cap, &pos, "\r\n", 2);
         break;
+    case WIRE_IRC:
+        bad = put(out, cap, &pos, "PRIVMSG ", 8) |
+              put(out, cap, &pos, chan, strlen(chan)) |
+              put(out, cap, &pos, " :", 2) |
+              put(out, cap, &pos, payload, len) |
+              put(out, cap, &pos, "\r\n", 2);
+        break;
     }
     return bad ? 0 : pos;
 }
@@ -606,6 +703,14 @@ static size_t
 chat_nick(char out[16], uint32_t client)
 {
     return (size_t)snprintf(out, 16, "b%lu", (unsigned long)client);
+}
+
+/* Subscriber client's IRC nickname, "bench" and its number: 6 to 15
+ * chars (servers allow 9 by default, 30 when told). */
+static size_t
+irc_nick(char out[16], uint32_t client)
+{
+    return (size_t)snprintf(out, 16, "bench%lu", (unsigned long)client);
 }
 
 size_t
@@ -636,8 +741,60 @@ wire_encode_sub(enum wire_kind k, char *out, size_t cap, const char *chan,
               put(out, cap, &pos, chan, strlen(chan)) |
               put(out, cap, &pos, " 1\r\nPING\r\n", 10);
         break;
+    case WIRE_IRC:
+        nl = irc_nick(nick, client);
+        bad = put(out, cap, &pos, "NICK ", 5) | put(out, cap, &pos, nick, nl) |
+              put(out, cap, &pos, "\r\nUSER ", 7) |
+              put(out, cap, &pos, nick, nl) |
+              put(out, cap, &pos, " 0 * :bench\r\n", 13);
+        break;
     }
     return bad ? 0 : pos;
+}
+
+size_t
+wire_encode_join(enum wire_kind k, char *out, size_t cap, const char *chan)
+{
+    size_t pos = 0;
+
+    if (k != WIRE_IRC)
+        return 0;
+    return (put(out, cap, &pos, "JOIN ", 5) |
+            put(out, cap, &pos, chan, strlen(chan)) |
+            put(out, cap, &pos, "\r\n", 2)) ? 0 : pos;
+}
+
+size_t
+wire_encode_oper(char *out, size_t cap, const char *oper, uint32_t client)
+{
+    const char *colon = strchr(oper, ':');
+    char nick[16];
+    size_t pos = 0, nl = irc_nick(nick, client);
+
+    if (colon == NULL)
+        return 0;
+    return (put(out, cap, &pos, "OPER ", 5) |
+            put(out, cap, &pos, oper, (size_t)(colon - oper)) |
+            put(out, cap, &pos, " ", 1) |
+            put(out, cap, &pos, colon + 1, strlen(colon + 1)) |
+            put(out, cap, &pos, "\r\nMODE ", 7) |
+            put(out, cap, &pos, nick, nl) |
+            put(out, cap, &pos, " +F\r\n", 5)) ? 0 : pos;
+}
+
+int
+wire_irc_is_me(const char *nick, size_t len, uint32_t client)
+{
+    char me[16];
+
+    irc_nick(me, client);
+    return word_is(nick, len, me);
+}
+
+int
+wire_echoes_own(enum wire_kind k)
+{
+    return k != WIRE_IRC;
 }
 
 int
@@ -669,6 +826,7 @@ wire_encode_hello(enum wire_kind k, char *out, size_t cap)
     switch (k) {
     case WIRE_LINE:
     case WIRE_CHAT:
+    case WIRE_IRC:
         break;
     case WIRE_REDIS:
         bad = put(out, cap, &pos, "*1\r\n$4\r\nPING\r\n", 14);
@@ -682,9 +840,19 @@ wire_encode_hello(enum wire_kind k, char *out, size_t cap)
 }
 
 size_t
-wire_encode_pong(char *out, size_t cap)
+wire_encode_pong(enum wire_kind k, char *out, size_t cap, const char *token,
+                 size_t len)
 {
     size_t pos = 0;
 
-    return put(out, cap, &pos, "PONG\r\n", 6) ? 0 : pos;
+    switch (k) {
+    case WIRE_NATS:
+        return put(out, cap, &pos, "PONG\r\n", 6) ? 0 : pos;
+    case WIRE_IRC:
+        return (put(out, cap, &pos, "PONG :", 6) |
+                put(out, cap, &pos, token, len) |
+                put(out, cap, &pos, "\r\n", 2)) ? 0 : pos;
+    default:
+        return 0;
+    }
 }

@@ -1,6 +1,7 @@
 /* wire.h -- what chatbench says and hears: chatd lines, chatd's chat
- * profile (nicknames and rooms over lines), Redis pub/sub (RESP2) and NATS
- * (text protocol), as pure functions over byte buffers.
+ * profile (nicknames and rooms over lines), Redis pub/sub (RESP2), NATS
+ * (text protocol) and IRC (RFC 1459 client lines, for chatd's IRC door and
+ * other IRC servers), as pure functions over byte buffers.
  *
  * Every published payload is a bench payload: a marker, the publisher id,
  * a sequence number and the monotonic send time in nanoseconds, as fixed
@@ -21,9 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum wire_kind { WIRE_LINE, WIRE_CHAT, WIRE_REDIS, WIRE_NATS };
+enum wire_kind { WIRE_LINE, WIRE_CHAT, WIRE_REDIS, WIRE_NATS, WIRE_IRC };
 
-/* "line", "chat", "redis", "nats", NULL: indexed by enum wire_kind. */
+/* "line", "chat", "redis", "nats", "irc", NULL: indexed by enum
+ * wire_kind. */
 extern const char *const wire_names[];
 
 #define WIRE_MARKER         "@CB"
@@ -38,15 +40,23 @@ enum wire_status { WIRE_NEED_MORE, WIRE_OK, WIRE_BAD };
 enum wire_event {
     WIRE_EV_MSG,        /* a delivery: data/len is its payload (for line,
                          * the line without its LF; for chat, the text
-                         * after "[#room] " and "nick: ") */
+                         * after "[#room] " and "nick: "; for IRC, a
+                         * PRIVMSG's text) */
     WIRE_EV_JOINED,     /* the server confirmed: RESP "subscribe" reply,
-                         * NATS PONG, RESP +PONG */
+                         * NATS PONG, RESP +PONG; IRC: a JOIN, whose
+                         * data/len is the joining nick (see
+                         * wire_irc_is_me()) */
     WIRE_EV_NOTICE,     /* chat: a "*** " line from the server itself;
                          * data/len is the text after "*** " */
-    WIRE_EV_PING,       /* NATS PING: the client must answer PONG */
+    WIRE_EV_PING,       /* NATS or IRC PING: the client must answer with
+                         * wire_encode_pong(); for IRC data/len is the
+                         * token to send back */
+    WIRE_EV_WELCOME,    /* IRC 001 (RPL_WELCOME): registered; now the
+                         * client sends its JOIN (wire_encode_join()) */
     WIRE_EV_ERROR,      /* the server said no: data/len is its text */
     WIRE_EV_OTHER       /* INFO, +OK, a PUBLISH count, a chat greeting or
-                         * "* " action line, ...: ignore */
+                         * "* " action line, an IRC NOTICE or numeric,
+                         * ...: ignore */
 };
 
 struct wire_frame {
@@ -63,14 +73,21 @@ struct wire_frame {
  * out in pieces of max bytes, as line_next() cuts them.  A chat line is
  * a notice ("*** ", or an error: "*** error: "), an action ("* ", OTHER),
  * a message ("[#room] nick: text" or "nick: text", MSG with the text), or
- * else OTHER (the greeting, the MOTD).  Never reads past buf + len. */
+ * else OTHER (the greeting, the MOTD).  An IRC line ends at LF, a CR
+ * before it dropped, and is cut as a chat line is; after optional IRCv3
+ * tags and a ":prefix" its command says what it is: PRIVMSG (MSG, the
+ * text after " :", or the last parameter), PING (PING), 001 (WELCOME),
+ * JOIN (JOINED), ERROR and numerics 400-599 (ERROR, the whole line) but
+ * for 422 (ERR_NOMOTD, which only says there is no MOTD: OTHER), anything
+ * else OTHER.  Never reads past buf + len. */
 enum wire_status wire_next(enum wire_kind k, const char *buf, size_t len,
                            size_t max, struct wire_frame *f,
                            size_t *used, const char **why);
 
 /* Write into out (cap bytes) the request that publishes payload[0..len)
  * on channel chan: the line itself plus LF (line, and chat, where the
- * room is the client's current one), a RESP PUBLISH, a NATS PUB.
+ * room is the client's current one), a RESP PUBLISH, a NATS PUB, an IRC
+ * "PRIVMSG chan :payload" plus CRLF.
  * Returns its length, or 0 if it does not fit. */
 size_t wire_encode_pub(enum wire_kind k, char *out, size_t cap,
                        const char *chan, const char *payload, size_t len);
@@ -82,8 +99,10 @@ size_t wire_pub_len(enum wire_kind k, const char *chan, size_t len);
  * line; for chat "/nick bCLIENT" and "/join chan" (confirmed by the
  * notice wire_chat_is_joined() recognises); RESP SUBSCRIBE chan; NATS
  * CONNECT (verbose and pedantic off), SUB chan 1 and PING, whose PONG
- * confirms the subscription.  Returns the length (0 for line), or 0 if it
- * does not fit. */
+ * confirms the subscription; IRC "NICK benchCLIENT" and "USER benchCLIENT
+ * 0 * :bench" (registration; the JOIN waits for 001, since a server may
+ * refuse a JOIN before registration is done).  Returns the length (0 for
+ * line), or 0 if it does not fit. */
 size_t wire_encode_sub(enum wire_kind k, char *out, size_t cap,
                        const char *chan, uint32_t client);
 
@@ -94,15 +113,44 @@ size_t wire_encode_sub(enum wire_kind k, char *out, size_t cap,
 int wire_chat_is_joined(const char *text, size_t len, uint32_t client,
                         const char *room);
 
+/* Write the JOIN of channel chan an IRC client sends once registered
+ * (WIRE_EV_WELCOME): "JOIN chan" plus CRLF.  Returns its length, or 0 if
+ * it does not fit or k is not WIRE_IRC. */
+size_t wire_encode_join(enum wire_kind k, char *out, size_t cap,
+                        const char *chan);
+
+/* Write what IRC publisher number client sends before its JOIN to be
+ * an operator, NAME and PASS taken from oper ("NAME:PASS"), with user
+ * mode +F: "OPER NAME PASS", "MODE benchCLIENT +F", each plus CRLF.
+ * ngIRCd lifts its flood control (3 commands per read, a penalty second
+ * past 256 bytes a second) only for +F, which only an operator may set.
+ * Returns the length, or 0 if it does not fit or oper has no ':'. */
+size_t wire_encode_oper(char *out, size_t cap, const char *oper,
+                        uint32_t client);
+
+/* Is nick[0..len) (an IRC JOIN's data) the nickname wire_encode_sub()
+ * gave subscriber number client, ignoring ASCII case? */
+int wire_irc_is_me(const char *nick, size_t len, uint32_t client);
+
+/* Does a server of protocol k send a subscriber what it published
+ * itself?  Yes for line, chat and NATS (echo is on unless a client turns
+ * it off); Redis publishers are connections of their own, so the
+ * question does not arise (1); IRC does not echo a PRIVMSG (0).  A
+ * message of a publisher that is also a subscriber is owed to one
+ * subscriber fewer where this is 0. */
+int wire_echoes_own(enum wire_kind k);
+
 /* Write what a publish-only connection sends once connected (RESP PING,
  * answered by +PONG; NATS CONNECT and PING).  Returns the length (0 for
- * line and chat, whose publishers are subscribers too), or 0 if it does
- * not fit. */
+ * line, chat and IRC, whose publishers are subscribers too), or 0 if it
+ * does not fit. */
 size_t wire_encode_hello(enum wire_kind k, char *out, size_t cap);
 
-/* Write the answer to a NATS PING ("PONG\r\n").  Returns its length, or 0
- * if it does not fit. */
-size_t wire_encode_pong(char *out, size_t cap);
+/* Write the answer to a PING: NATS "PONG", IRC "PONG :token" where
+ * token[0..len) is the PING's (WIRE_EV_PING's data), each plus CRLF.
+ * Returns its length, or 0 if it does not fit or k has no PING. */
+size_t wire_encode_pong(enum wire_kind k, char *out, size_t cap,
+                        const char *token, size_t len);
 
 /* Fill out[0..size) with a bench payload.  Returns 0, or -1 if size is
  * below WIRE_PAYLOAD_MIN or pub above WIRE_PUB_MAX. */

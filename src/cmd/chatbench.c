@@ -23,17 +23,22 @@
 
 #define CLIENTS_MAX         1000000L
 #define THREADS_MAX         64
+#define PENDING_DEFAULT     200         /* under Redis's default backlog
+                                         * (511) */
 #define LINE_SIZE_MAX       1024        /* chatd cuts longer lines */
 #define CHAT_SIZE_MAX       300         /* the chat profile cuts what would
                                          * not fit one IRC line, prefix and
                                          * all: 300 fits any nick and room */
+#define IRC_SIZE_MAX        300         /* what fits one 512-byte IRC line
+                                         * with any server's prefix */
 #define ROOM_MAX            50          /* '#' and 1-49 characters */
 #define SIZE_MAX_BYTES      (1u << 20)
 
 static const char usage_text[] =
     "usage: chatbench [--clients N] [--publishers M] [--rate R|--max]\n"
     "                 [--size B] [--duration S] [--warmup S] [--slow K]\n"
-    "                 [--protocol line|chat|redis|nats] [--pid PID] [--json]\n"
+    "                 [--protocol line|chat|redis|nats|irc] [--pid PID]\n"
+    "                 [--json]\n"
     "                 ADDR\n"
     "\n"
     "Open N clients to a chat or pub/sub server, have M of them publish\n"
@@ -52,12 +57,21 @@ static const char usage_text[] =
     "      --drain S         after it, wait for late deliveries until none\n"
     "                        has come for S seconds (default 2)\n"
     "      --connect-timeout S  give up joining after this (default 60)\n"
+    "      --connecting N    handshakes in flight at once, per event loop\n"
+    "                        (default 200; fewer for a server with a short\n"
+    "                        listen backlog: ngIRCd's is 10)\n"
     "  -k, --slow K          K more clients that subscribe and never read\n"
     "  -P, --protocol NAME   line (chatd, default), chat (chatd --profile chat:\n"
     "                        nicknames b0, b1, ... in one room), redis\n"
-    "                        (pub/sub), nats\n"
+    "                        (pub/sub), nats, irc (any IRC server: nicknames\n"
+    "                        bench0, bench1, ... in one channel; a sender is\n"
+    "                        not owed its own messages)\n"
     "      --channel NAME    Redis channel or NATS subject (default chatbench)\n"
-    "      --room NAME       the room of --protocol chat (default #bench)\n"
+    "      --room NAME       the room of --protocol chat, the channel of\n"
+    "                        --protocol irc (default #bench)\n"
+    "      --irc-oper NAME:PASS  publishers become IRC operators and set user\n"
+    "                        mode +F before joining (ngIRCd lifts its flood\n"
+    "                        control only for +F)\n"
     "      --pid PID         the server's process: report its CPU time per\n"
     "                        delivery and its memory (Linux /proc)\n"
     "  -t, --threads T       event loops (default 1)\n"
@@ -88,7 +102,7 @@ parse_seconds(const char *s, double max, double *out)
 
 enum {
     OPT_WARMUP = 256, OPT_DRAIN, OPT_CONNECT_TIMEOUT, OPT_CHANNEL, OPT_ROOM,
-    OPT_PID
+    OPT_PID, OPT_CONNECTING, OPT_IRC_OPER
 };
 
 static const struct option opts[] = {
@@ -102,6 +116,8 @@ static const struct option opts[] = {
     { "warmup",          required_argument, NULL, OPT_WARMUP },
     { "drain",           required_argument, NULL, OPT_DRAIN },
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    { "connecting",      required_argument, NULL, OPT_CONNECTING },
+    { "irc-oper",        required_argument, NULL, OPT_IRC_OPER },
     { "slow",            required_argument, NULL, 'k' },
     { "protocol",        required_argument, NULL, 'P' },
     { "channel",         required_argument, NULL, OPT_CHANNEL },
@@ -120,7 +136,7 @@ struct cli {
     int         json;           /* --json */
     int         rate_given;     /* --rate, which --max excludes */
     const char *channel;        /* --channel (redis, nats) */
-    const char *room;           /* --room (chat) */
+    const char *room;           /* --room (chat, irc) */
 };
 
 /* Is s a chat room name: '#' and 1-49 characters without space, comma,
@@ -196,6 +212,19 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         if (parse_seconds(arg, 86400, &cfg->connect_s) == -1)
             return usage_error("bad --connect-timeout '%s' (seconds)", arg);
         break;
+    case OPT_CONNECTING:
+        if (parse_long(arg, 1, 100000, &n) == -1)
+            return usage_error("bad --connecting '%s' (expected 1-100000)",
+                               arg);
+        cfg->pending = (int)n;
+        break;
+    case OPT_IRC_OPER:
+        if (strchr(arg, ':') == NULL || *arg == ':' ||
+            strpbrk(arg, " \r\n") != NULL || strlen(arg) > 200)
+            return usage_error("bad --irc-oper '%s' (expected NAME:PASS)",
+                               arg);
+        cfg->irc_oper = arg;
+        break;
     case 'k':
         if (parse_long(arg, 0, CLIENTS_MAX, &n) == -1)
             return usage_error("bad --slow '%s' (expected 0-%ld)", arg,
@@ -205,7 +234,7 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
     case 'P':
         if ((k = parse_enum(arg, wire_names)) == -1)
             return usage_error("unknown protocol '%s' (expected line, chat, "
-                               "redis or nats)", arg);
+                               "redis, nats or irc)", arg);
         cfg->wire = (enum wire_kind)k;
         break;
     case OPT_CHANNEL:
@@ -266,6 +295,17 @@ check_config(const struct bench_cfg *cfg, int rate_given)
     if (cfg->wire == WIRE_CHAT && cfg->size > CHAT_SIZE_MAX)
         return usage_error("--size %zu: the chat profile cuts messages over "
                            "%d bytes", cfg->size, CHAT_SIZE_MAX);
+    if (cfg->irc_oper != NULL && cfg->wire != WIRE_IRC)
+        return usage_error("--irc-oper is for --protocol irc");
+    if (cfg->wire == WIRE_IRC && cfg->size > IRC_SIZE_MAX)
+        return usage_error("--size %zu: IRC servers cut messages over %d "
+                           "bytes", cfg->size, IRC_SIZE_MAX);
+    /* Without echo, --max needs a second client to confirm a publisher's
+     * messages. */
+    if (cfg->wire == WIRE_IRC && cfg->max && cfg->publishers > 0 &&
+        cfg->clients < 2)
+        return usage_error("--protocol irc --max needs --clients 2 or more "
+                           "(IRC does not echo a sender's own messages)");
     return -1;
 }
 
@@ -290,6 +330,7 @@ main(int argc, char **argv)
     cfg.warmup_s = 1;
     cfg.drain_s = 2;
     cfg.connect_s = 60;
+    cfg.pending = PENDING_DEFAULT;
     cfg.threads = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":c:p:r:mw:s:d:k:P:t:jvhV", opts,
@@ -308,7 +349,8 @@ main(int argc, char **argv)
         return usage_error("give one address");
     if ((rc = check_config(&cfg, cli.rate_given)) != -1)
         return rc;
-    cfg.channel = cfg.wire == WIRE_CHAT ? cli.room : cli.channel;
+    cfg.channel = cfg.wire == WIRE_CHAT || cfg.wire == WIRE_IRC ? cli.room :
+                  cli.channel;
     if (addr_get(argv[optind], ADDR_CONNECT, &cfg.target, err) == -1)
         return usage_error("%s", err);
     sock_ignore_sigpipe();

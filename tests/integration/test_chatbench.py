@@ -142,6 +142,12 @@ def test_nobody_listening_exits_1():
     (["--protocol", "chat", "--room", "bench", "1"], "bad --room"),
     (["--protocol", "chat", "--room", "#a b", "1"], "bad --room"),
     (["--protocol", "chat", "--size", "400", "1"], "cuts messages"),
+    (["--protocol", "irc", "--size", "400", "1"], "cut messages"),
+    (["--protocol", "irc", "--room", "bench", "1"], "bad --room"),
+    (["--protocol", "irc", "--max", "--clients", "1", "1"], "needs --clients"),
+    (["--irc-oper", "a:b", "1"], "is for --protocol irc"),
+    (["--protocol", "irc", "--irc-oper", "ab", "1"], "bad --irc-oper"),
+    (["--connecting", "0", "1"], "bad --connecting"),
     (["--size", "10", "1"], "bad --size"),
     (["--size", "2000", "1"], "cuts payloads"),
     (["--duration", "x", "1"], "bad --duration"),
@@ -210,6 +216,26 @@ def test_nats():
     port = free_port()
     p = start_peer([NATS, "-a", "127.0.0.1", "-p", str(port)], port)
     peer_run("nats", p, port)
+
+
+@need_chatd
+@pytest.mark.parametrize("mode", [["--rate", 200], ["--max"]])
+def test_irc_protocol_against_chatd(mode):
+    """chatd's IRC door: no echo of a sender's own PRIVMSG, so each message
+    is owed to every subscriber but its sender, and none may be missing."""
+    with Server(["--profile", "chat", "--log", "quiet"],
+                listen="irc://127.0.0.1:0") as srv:
+        r = bench_json("--protocol", "irc", "--clients", 10, "--publishers",
+                       2, *mode, "--duration", 1, "--warmup", 0.3,
+                       "--drain", 2, "--room", "#Bench", "--pid", srv.pid,
+                       f"127.0.0.1:{srv.port}")
+        assert srv.alive()
+    assert r["protocol"] == "irc"
+    assert r["connected"] == 10 and r["failed"] == 0
+    assert r["sent"] > 0 and r["deliveries"] > 0
+    assert r["deliveries"] == r["expected"] == r["sent"] * 9
+    assert r["losses"] == 0 and r["out_of_order"] == 0
+    assert r["foreign"] == 0 and r["server_errors"] == 0
 
 
 def test_sigint_ends_the_run_with_its_figures():

@@ -1,6 +1,6 @@
 /* test_bench_wire.c -- chatbench's wire protocols and payload
  * (src/bench/wire.c): chatd lines, the chat profile's line door, Redis
- * RESP2 pub/sub, NATS.
+ * RESP2 pub/sub, NATS, IRC.
  *
  * Every input sits against a guard page (guard.h), so a parser that reads
  * one byte past its input crashes the test.  Besides the cases, a stream
@@ -333,6 +333,173 @@ test_encode_chat(void **state)
     assert_int_equal(wire_encode_hello(WIRE_CHAT, out, sizeof(out)), 0);
 }
 
+/* One IRC line: its event, and the text it is narrowed to. */
+static void
+assert_irc(const char *line, enum wire_event ev, const char *text)
+{
+    struct wire_frame f;
+    size_t len = strlen(line), used;
+
+    assert_int_equal(next(WIRE_IRC, line, len, &f, &used), WIRE_OK);
+    assert_int_equal(used, len);
+    assert_int_equal(f.ev, ev);
+    assert_int_equal(f.len, strlen(text));
+    assert_memory_equal(f.data, text, f.len);
+}
+
+static void
+test_irc_lines(void **state)
+{
+    (void)state;
+    assert_whole(WIRE_IRC, ":b!u@h PRIVMSG #bench :hi\r\n", WIRE_EV_MSG);
+    assert_irc(":bench3!bench3@127.0.0.1 PRIVMSG #bench :hello there\r\n",
+               WIRE_EV_MSG, "hello there");
+    assert_irc(":bench3!~bench3@localhost PRIVMSG #bench ::x\r\n",
+               WIRE_EV_MSG, ":x");
+    assert_irc(":n PRIVMSG #bench word\r\n", WIRE_EV_MSG, "word");
+    assert_irc(":n privmsg #bench :lower case\n", WIRE_EV_MSG, "lower case");
+    assert_irc("@time=2024-01-01T00:00:00Z :n!u@h PRIVMSG #b :tagged\r\n",
+               WIRE_EV_MSG, "tagged");
+    assert_irc(":n PRIVMSG #bench :\r\n", WIRE_EV_MSG, "");
+    assert_irc(":n PRIVMSG #bench\r\n", WIRE_EV_OTHER,
+               ":n PRIVMSG #bench");
+    assert_irc("PING :irc.example.net\r\n", WIRE_EV_PING, "irc.example.net");
+    assert_irc("PING token\r\n", WIRE_EV_PING, "token");
+    assert_irc(":srv PING :x y\r\n", WIRE_EV_PING, "x y");
+    assert_irc(":irc.local 001 bench7 :Welcome to the network\r\n",
+               WIRE_EV_WELCOME, ":irc.local 001 bench7 :Welcome to the "
+               "network");
+    assert_irc(":bench7!bench7@127.0.0.1 JOIN #bench\r\n", WIRE_EV_JOINED,
+               "bench7");
+    assert_irc(":bench7!~bench7@localhost JOIN :#bench\r\n", WIRE_EV_JOINED,
+               "bench7");
+    assert_irc(":bench7 JOIN #bench\r\n", WIRE_EV_JOINED, "bench7");
+    assert_irc("JOIN #bench\r\n", WIRE_EV_JOINED, "");
+    assert_irc("ERROR :Closing link: (bench7@127.0.0.1) [Excess Flood]\r\n",
+               WIRE_EV_ERROR, "ERROR :Closing link: (bench7@127.0.0.1) "
+               "[Excess Flood]");
+    assert_irc(":srv 433 * bench7 :Nickname is already in use\r\n",
+               WIRE_EV_ERROR, ":srv 433 * bench7 :Nickname is already in "
+               "use");
+    assert_irc(":srv 451 * :You have not registered\r\n", WIRE_EV_ERROR,
+               ":srv 451 * :You have not registered");
+    assert_irc(":srv 599 x\r\n", WIRE_EV_ERROR, ":srv 599 x");
+    /* No MOTD is not an error; other numerics and NOTICEs are noise. */
+    assert_irc(":srv 422 bench7 :MOTD File is missing\r\n", WIRE_EV_OTHER,
+               ":srv 422 bench7 :MOTD File is missing");
+    assert_irc(":srv 353 bench7 = #bench :bench7 bench8\r\n", WIRE_EV_OTHER,
+               ":srv 353 bench7 = #bench :bench7 bench8");
+    assert_irc(":srv 600 x\r\n", WIRE_EV_OTHER, ":srv 600 x");
+    assert_irc(":srv 4x3 x\r\n", WIRE_EV_OTHER, ":srv 4x3 x");
+    assert_irc(":srv 4333 x\r\n", WIRE_EV_OTHER, ":srv 4333 x");
+    assert_irc(":srv NOTICE * :*** Looking up your hostname...\r\n",
+               WIRE_EV_OTHER, ":srv NOTICE * :*** Looking up your "
+               "hostname...");
+    assert_irc(":bench9!u@h PART #bench\r\n", WIRE_EV_OTHER,
+               ":bench9!u@h PART #bench");
+    assert_irc("\r\n", WIRE_EV_OTHER, "");
+    assert_irc("\n", WIRE_EV_OTHER, "");
+    assert_irc(":\r\n", WIRE_EV_OTHER, ":");
+    assert_irc("@\r\n", WIRE_EV_OTHER, "@");
+    assert_irc(":only-a-prefix\r\n", WIRE_EV_OTHER, ":only-a-prefix");
+}
+
+/* A line over the limit comes out in pieces, as the line protocol's. */
+static void
+test_irc_long_line(void **state)
+{
+    static char big[MAX + 16];
+    struct wire_frame f;
+    size_t used;
+
+    (void)state;
+    memcpy(big, ":n PRIVMSG #b :", 15);
+    memset(big + 15, 'a', sizeof(big) - 15);
+    assert_int_equal(next(WIRE_IRC, big, MAX, &f, &used), WIRE_NEED_MORE);
+    assert_int_equal(next(WIRE_IRC, big, MAX + 1, &f, &used),
+                     WIRE_NEED_MORE);
+    assert_int_equal(next(WIRE_IRC, big, MAX + 2, &f, &used), WIRE_OK);
+    assert_int_equal(used, MAX);
+    assert_int_equal(f.ev, WIRE_EV_MSG);
+    assert_int_equal(f.len, MAX - 15);
+    /* A line of exactly max bytes and its CRLF stays whole. */
+    big[MAX] = '\r';
+    big[MAX + 1] = '\n';
+    assert_int_equal(next(WIRE_IRC, big, MAX + 2, &f, &used), WIRE_OK);
+    assert_int_equal(used, MAX + 2);
+    assert_int_equal(f.len, MAX - 15);
+}
+
+static void
+test_irc_payload_and_me(void **state)
+{
+    struct wire_frame f;
+    char pl[64], line[160];
+    uint64_t seq, ts;
+    uint32_t pub;
+    size_t used, n;
+
+    (void)state;
+    wire_payload_encode(pl, 64, 9, 1000, 777);
+    n = (size_t)snprintf(line, sizeof(line),
+                         ":bench9!~bench9@localhost PRIVMSG #bench :%.64s\r\n",
+                         pl);
+    assert_int_equal(next(WIRE_IRC, line, n, &f, &used), WIRE_OK);
+    assert_int_equal(f.ev, WIRE_EV_MSG);
+    assert_int_equal(f.len, 64);
+    assert_int_equal(wire_payload_decode(f.data, f.len, &pub, &seq, &ts), 0);
+    assert_int_equal(pub, 9);
+    assert_int_equal(seq, 1000);
+    assert_int_equal(ts, 777);
+    assert_true(wire_irc_is_me(t_guarded("bench12", 7), 7, 12));
+    assert_true(wire_irc_is_me(t_guarded("BENCH12", 7), 7, 12));
+    assert_false(wire_irc_is_me(t_guarded("bench12", 7), 7, 1));
+    assert_false(wire_irc_is_me(t_guarded("bench1", 6), 6, 12));
+    assert_false(wire_irc_is_me(t_guarded("bench120", 8), 8, 12));
+    assert_false(wire_irc_is_me(t_guarded("b12", 3), 3, 12));
+    assert_false(wire_irc_is_me(t_guarded("", 0), 0, 12));
+}
+
+static void
+test_encode_irc(void **state)
+{
+    static const char sub[] = "NICK bench42\r\nUSER bench42 0 * :bench\r\n";
+    char out[128];
+    size_t n;
+
+    (void)state;
+    n = wire_encode_sub(WIRE_IRC, out, sizeof(out), "#bench", 42);
+    assert_int_equal(n, sizeof(sub) - 1);
+    assert_memory_equal(out, sub, n);
+    assert_int_equal(wire_encode_sub(WIRE_IRC, out, n - 1, "#bench", 42), 0);
+    n = wire_encode_join(WIRE_IRC, out, sizeof(out), "#bench");
+    assert_int_equal(n, 13);
+    assert_memory_equal(out, "JOIN #bench\r\n", 13);
+    assert_int_equal(wire_encode_join(WIRE_IRC, out, 12, "#bench"), 0);
+    assert_int_equal(wire_encode_join(WIRE_CHAT, out, sizeof(out), "#b"), 0);
+    n = wire_encode_pub(WIRE_IRC, out, sizeof(out), "#bench", "abc", 3);
+    assert_int_equal(n, 21);
+    assert_memory_equal(out, "PRIVMSG #bench :abc\r\n", 21);
+    assert_int_equal(wire_pub_len(WIRE_IRC, "#bench", 3), n);
+    assert_int_equal(wire_pub_len(WIRE_IRC, "#bench", 300), 318);
+    assert_int_equal(wire_encode_pub(WIRE_IRC, out, n - 1, "#bench", "abc",
+                                     3), 0);
+    n = wire_encode_pong(WIRE_IRC, out, sizeof(out), "irc.local", 9);
+    assert_int_equal(n, 17);
+    assert_memory_equal(out, "PONG :irc.local\r\n", 17);
+    assert_int_equal(wire_encode_pong(WIRE_IRC, out, 16, "irc.local", 9), 0);
+    assert_int_equal(wire_encode_pong(WIRE_LINE, out, sizeof(out), "", 0), 0);
+    assert_int_equal(wire_encode_hello(WIRE_IRC, out, sizeof(out)), 0);
+    n = wire_encode_oper(out, sizeof(out), "op:pw:x", 5);
+    assert_int_equal(n, 30);
+    assert_memory_equal(out, "OPER op pw:x\r\nMODE bench5 +F\r\n", 30);
+    assert_int_equal(wire_encode_oper(out, 29, "op:pw:x", 5), 0);
+    assert_int_equal(wire_encode_oper(out, sizeof(out), "oppw", 5), 0);
+    assert_false(wire_echoes_own(WIRE_IRC));
+    assert_true(wire_echoes_own(WIRE_CHAT));
+    assert_true(wire_echoes_own(WIRE_NATS));
+}
+
 static void
 test_encode_redis(void **state)
 {
@@ -377,7 +544,7 @@ test_encode_nats(void **state)
                                 "\"pedantic\":false"));
     assert_non_null(strstr(out, "}\r\nSUB subj 1\r\nPING\r\n"));
     assert_int_equal(wire_encode_sub(WIRE_NATS, out, 20, "subj", 7), 0);
-    n = wire_encode_pong(out, sizeof(out));
+    n = wire_encode_pong(WIRE_NATS, out, sizeof(out), "", 0);
     assert_int_equal(n, 6);
     assert_memory_equal(out, "PONG\r\n", 6);
 }
@@ -531,12 +698,12 @@ feed_in_steps(enum wire_kind k, const char *buf, size_t len, size_t step,
 static void
 test_streams_in_pieces(void **state)
 {
-    static const enum wire_kind kind[4] = { WIRE_LINE, WIRE_REDIS, WIRE_NATS,
-                                            WIRE_CHAT };
-    static char stream[4][4096];
+    static const enum wire_kind kind[5] = { WIRE_LINE, WIRE_REDIS, WIRE_NATS,
+                                            WIRE_CHAT, WIRE_IRC };
+    static char stream[5][4096];
     static const char *const chan = "chatbench";
     char pl[100], tmp[512];
-    size_t len[4] = { 0, 0, 0, 0 }, plen[64], nf, step, n;
+    size_t len[5] = { 0, 0, 0, 0, 0 }, plen[64], nf, step, n;
     int ev[64], i, k;
 
     (void)state;
@@ -544,7 +711,9 @@ test_streams_in_pieces(void **state)
     strcpy(stream[1], "*3\r\n$9\r\nsubscribe\r\n$9\r\nchatbench\r\n:1\r\n");
     strcpy(stream[2], "INFO {\"max_payload\":1048576}\r\nPONG\r\n");
     strcpy(stream[3], "Welcome, guest1\n*** guest1 joined #lobby\n");
-    for (k = 0; k < 4; k++)
+    strcpy(stream[4], ":srv 001 bench1 :Welcome\r\n:srv 422 bench1 :No "
+           "MOTD\r\n:bench1!u@h JOIN :#bench\r\n");
+    for (k = 0; k < 5; k++)
         len[k] = strlen(stream[k]);
     for (i = 0; i < 20; i++) {
         wire_payload_encode(pl, 40 + (size_t)i * 3, (uint32_t)i, (uint64_t)i,
@@ -568,8 +737,15 @@ test_streams_in_pieces(void **state)
                              i % 7 == 0 ? "*** b9 left #bench\n" : "");
         memcpy(stream[3] + len[3], tmp, n);
         len[3] += n;
+        /* Bare LF now and then, as a lenient server might send. */
+        n = (size_t)snprintf(tmp, sizeof(tmp), ":b%d!u@h PRIVMSG #bench "
+                             ":%.*s%s%s", i, 40 + i * 3, pl,
+                             i % 4 == 0 ? "\n" : "\r\n",
+                             i % 6 == 0 ? "PING :srv\r\n" : "");
+        memcpy(stream[4] + len[4], tmp, n);
+        len[4] += n;
     }
-    for (k = 0; k < 4; k++) {
+    for (k = 0; k < 5; k++) {
         nf = parse_all(kind[k], stream[k], len[k], ev, plen, 64);
         assert_true(nf >= 21);
         for (step = 1; step <= 97; step += 3)
@@ -592,6 +768,10 @@ main(void)
         cmocka_unit_test(test_chat_payload_after_prefixes),
         cmocka_unit_test(test_chat_joined),
         cmocka_unit_test(test_encode_chat),
+        cmocka_unit_test(test_irc_lines),
+        cmocka_unit_test(test_irc_long_line),
+        cmocka_unit_test(test_irc_payload_and_me),
+        cmocka_unit_test(test_encode_irc),
         cmocka_unit_test(test_encode_redis),
         cmocka_unit_test(test_encode_nats),
         cmocka_unit_test(test_redis_replies),
