@@ -6,6 +6,7 @@
 #   make sanitize   the same tests built with ASan + UBSan in build-san/
 #   make bench      chatbench against chatd, Redis and NATS (bench/RESULTS.md)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make man-check  mandoc -Tlint on the manual pages (part of make test)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -64,7 +65,7 @@ UNIT_HELPERS := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
 
 .PHONY: all run test unit unit-build integration sanitize bench irctest install \
         uninstall clean deps format tidy cppcheck valgrind fuzz fuzz-replay \
-        torture soak
+        torture soak man-check
 .DEFAULT_GOAL := all
 
 all: $(ALL)
@@ -159,6 +160,9 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS) chatsrv)
+
+man-check:
+	@sh scripts/man-check.sh $(B)
 
 # Only the lines changed since HEAD (.clang-format is STYLE.md §2): the
 # tree keeps its hand-aligned struct members, comments and tables.
