@@ -5,11 +5,14 @@
 #   make test       install what the tests need, run unit + integration tests
 #   make sanitize   the same tests built with ASan + UBSan in build-san/
 #   make bench      chatbench against chatd, Redis and NATS (bench/RESULTS.md)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (uninstall undoes it)
 #   make man-check  mandoc -Tlint on the manual pages (part of make test)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 B       ?= build
 
 CC      ?= cc
@@ -153,13 +156,51 @@ irctest: all
 	    "(github progval/irctest at 219ca65, outside this tree)" >&2; exit 2; }
 	@sh scripts/irctest.sh "$(IRCTEST)"
 
+# What `make install` puts where (SPEC "Operation"): the binaries, the
+# manual pages, an example configuration and its MOTD in /etc/chatd (kept
+# if already there: they are the administrator's), and the systemd units,
+# their paths rewritten for BINDIR and SYSCONFDIR.  The Debian package
+# installs with this too (debian/rules).
+MANPAGES := man/chatd.1 man/chat.1 man/echod.1 man/chatbench.1
+CONFFILES := chatd.conf motd
+UNITS    := chatd.service chatd.socket chatd-irc.socket chatd-http.socket
+CONFDIR   = $(DESTDIR)$(SYSCONFDIR)/chatd
+
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(CONFDIR) \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	ln -sf chatd $(DESTDIR)$(BINDIR)/chatsrv
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1
+	ln -sf chatd.1 $(DESTDIR)$(MANDIR)/man1/chatsrv.1
+	@for f in $(CONFFILES); do \
+	    if [ -e $(CONFDIR)/$$f ]; then \
+	        echo "keeping $(CONFDIR)/$$f (etc/$$f is the example)"; \
+	    else \
+	        echo "install -m 644 etc/$$f $(CONFDIR)/$$f"; \
+	        install -m 644 etc/$$f $(CONFDIR)/$$f || exit 1; \
+	    fi; \
+	done
+	@for u in $(UNITS); do \
+	    echo "install -m 644 etc/$$u $(DESTDIR)$(SYSTEMDUNITDIR)/$$u"; \
+	    sed -e 's|/usr/bin/chatd|$(BINDIR)/chatd|g' \
+	        -e 's|/etc/chatd/|$(SYSCONFDIR)/chatd/|g' etc/$$u \
+	        > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+	    mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp \
+	        $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
+# Leaves a configuration that differs from the example: it is someone's.
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS) chatsrv)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)) chatsrv.1)
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
+	@for f in $(CONFFILES); do \
+	    if cmp -s etc/$$f $(CONFDIR)/$$f; then rm -f $(CONFDIR)/$$f; \
+	    elif [ -e $(CONFDIR)/$$f ]; then echo "keeping $(CONFDIR)/$$f (changed)"; \
+	    fi; \
+	done; rmdir $(CONFDIR) 2>/dev/null || true
 
 man-check:
 	@sh scripts/man-check.sh $(B)
