@@ -7,6 +7,7 @@
 #   make bench      chatbench against chatd, Redis and NATS (bench/RESULTS.md)
 #   make install    PREFIX=/usr/local DESTDIR= (uninstall undoes it)
 #   make man-check  mandoc -Tlint on the manual pages (part of make test)
+#   make deb        the Debian package, into build/deb/ (deb-check tests it)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -68,7 +69,7 @@ UNIT_HELPERS := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
 
 .PHONY: all run test unit unit-build integration sanitize bench irctest install \
         uninstall clean deps format tidy cppcheck valgrind fuzz fuzz-replay \
-        torture soak man-check
+        torture soak man-check deb deb-check
 .DEFAULT_GOAL := all
 
 all: $(ALL)
@@ -204,6 +205,17 @@ uninstall:
 
 man-check:
 	@sh scripts/man-check.sh $(B)
+
+# The Debian package (debian/), built in a copy of the tree under
+# build/deb/ so that dpkg-buildpackage's output, which lands in the
+# parent of the tree it builds, stays in build/deb/ too.  Not part of make
+# test (a minute or two).  deb-check also runs lintian, installs the
+# package and checks what it put where.
+deb:
+	@sh scripts/deb.sh build
+
+deb-check:
+	@sh scripts/deb.sh check
 
 # Only the lines changed since HEAD (.clang-format is STYLE.md §2): the
 # tree keeps its hand-aligned struct members, comments and tables.
