@@ -5,10 +5,15 @@
 #   make test       install what the tests need, run unit + integration tests
 #   make sanitize   the same tests built with ASan + UBSan in build-san/
 #   make bench      chatbench against chatd, Redis and NATS (bench/RESULTS.md)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (uninstall undoes it)
+#   make man-check  mandoc -Tlint on the manual pages (part of make test)
+#   make deb        the Debian package, into build/deb/ (deb-check tests it)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 B       ?= build
 
 CC      ?= cc
@@ -65,7 +70,7 @@ UNIT_HELPERS := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
 
 .PHONY: all run test unit unit-build integration sanitize bench irctest install \
         uninstall clean deps format tidy cppcheck valgrind fuzz fuzz-replay \
-        torture soak
+        torture soak man-check deb deb-check
 .DEFAULT_GOAL := all
 
 all: $(ALL)
@@ -164,13 +169,65 @@ irctest: all
 	    "(github progval/irctest at 219ca65, outside this tree)" >&2; exit 2; }
 	@sh scripts/irctest.sh "$(IRCTEST)"
 
+# What `make install` puts where (SPEC "Operation"): the binaries, the
+# manual pages, an example configuration and its MOTD in /etc/chatd (kept
+# if already there: they are the administrator's), and the systemd units,
+# their paths rewritten for BINDIR and SYSCONFDIR.  The Debian package
+# installs with this too (debian/rules).
+MANPAGES := man/chatd.1 man/chat.1 man/echod.1 man/chatbench.1
+CONFFILES := chatd.conf motd
+UNITS    := chatd.service chatd.socket chatd-irc.socket chatd-http.socket
+CONFDIR   = $(DESTDIR)$(SYSCONFDIR)/chatd
+
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(CONFDIR) \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	ln -sf chatd $(DESTDIR)$(BINDIR)/chatsrv
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1
+	ln -sf chatd.1 $(DESTDIR)$(MANDIR)/man1/chatsrv.1
+	@for f in $(CONFFILES); do \
+	    if [ -e $(CONFDIR)/$$f ]; then \
+	        echo "keeping $(CONFDIR)/$$f (etc/$$f is the example)"; \
+	    else \
+	        echo "install -m 644 etc/$$f $(CONFDIR)/$$f"; \
+	        install -m 644 etc/$$f $(CONFDIR)/$$f || exit 1; \
+	    fi; \
+	done
+	@for u in $(UNITS); do \
+	    echo "install -m 644 etc/$$u $(DESTDIR)$(SYSTEMDUNITDIR)/$$u"; \
+	    sed -e 's|/usr/bin/chatd|$(BINDIR)/chatd|g' \
+	        -e 's|/etc/chatd/|$(SYSCONFDIR)/chatd/|g' etc/$$u \
+	        > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+	    mv $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp \
+	        $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 
+# Leaves a configuration that differs from the example: it is someone's.
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS) chatsrv)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)) chatsrv.1)
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
+	@for f in $(CONFFILES); do \
+	    if cmp -s etc/$$f $(CONFDIR)/$$f; then rm -f $(CONFDIR)/$$f; \
+	    elif [ -e $(CONFDIR)/$$f ]; then echo "keeping $(CONFDIR)/$$f (changed)"; \
+	    fi; \
+	done; rmdir $(CONFDIR) 2>/dev/null || true
+
+man-check:
+	@sh scripts/man-check.sh $(B)
+
+# The Debian package (debian/), built in a copy of the tree under
+# build/deb/ so that dpkg-buildpackage's output, which lands in the
+# parent of the tree it builds, stays in build/deb/ too.  Not part of make
+# test (a minute or two).  deb-check also runs lintian, installs the
+# package and checks what it put where.
+deb:
+	@sh scripts/deb.sh build
+
+deb-check:
+	@sh scripts/deb.sh check
 
 # Only the lines changed since HEAD (.clang-format is STYLE.md §2): the
 # tree keeps its hand-aligned struct members, comments and tables.

@@ -2,8 +2,8 @@
 # Install what a build or the tests need and the machine lacks (Debian).
 # The core server needs libc and OpenSSL's libcrypto (the WebSocket
 # handshake's SHA-1 and base64); tests need cmocka, pytest, nc, socat,
-# two real IRC clients (sic, ii), chromium, python3-websockets and
-# python3-prometheus-client.
+# two real IRC clients (sic, ii), chromium, python3-websockets,
+# python3-prometheus-client and mandoc (to lint the manual pages).
 set -e
 need=""
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
@@ -21,6 +21,7 @@ command -v chromium >/dev/null 2>&1 || need="$need chromium"
     need="$need python3-prometheus-client"
 /usr/bin/python3 -c 'import websockets' 2>/dev/null ||
     need="$need python3-websockets"
+command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing:$need -- install them (Debian: apt-get install$need)" >&2

@@ -1,6 +1,7 @@
 """--config FILE and SIGHUP: options from a file between the profile's
 defaults and the command line, clear errors naming the file and line, and
 a reload that changes what can change with every client staying."""
+import os
 import signal
 import subprocess
 
@@ -146,3 +147,14 @@ def test_sighup_without_a_file_is_harmless():
         a.sendall(b"/who\n")
         until(a, b"*** #lobby:")
         a.close()
+
+
+def test_the_example_config_is_valid():
+    """etc/chatd.conf, as installed, with its MOTD and a free port."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    conf = os.path.join(root, "etc", "chatd.conf")
+    motd = os.path.join(root, "etc", "motd")
+    with Server(["--config", conf, "--motd", motd]) as srv:
+        assert "profile chat" in srv.err.text()
+        s, got = greeted(srv.port)
+        s.close()
