@@ -130,7 +130,9 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(UNIT_LIBS)
 
 unit-build: $(UNIT_BINS)
 
-run: all
+run:
+	@sh scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
 	./$(B)/chatd --profile chat
 
 deps:
