@@ -207,32 +207,84 @@ def test_python_clients_on_every_door(pair, backend):
         assert srv.stop() == 0
 
 
-def test_big_input_and_a_slow_tls_reader(pair):
-    """One client writes 2000 lines in one go (records that straddle reads:
-    OpenSSL holds bytes the poller cannot see); a TLS reader with a tiny
-    receive buffer that waits before reading gets them all, in order (the
-    server's SSL_write retries after WANT_WRITE)."""
-    with chatd(*pair) as srv:
+def read_until_tail(s, marker, timeout=20.0):
+    """Read until marker arrives (it ends what is sent); return it all."""
+    chunks, tail = [], b""
+    deadline = time.monotonic() + timeout * SLOW
+    while marker not in tail:
+        assert time.monotonic() < deadline, tail
+        d = s.recv(1 << 20)
+        assert d, "closed"
+        chunks.append(d)
+        tail = (tail + d)[-256:]
+    return b"".join(chunks)
+
+
+def test_a_slow_tls_reader_gets_everything(pair):
+    """A TLS reader with a tiny receive buffer that waits before reading:
+    more than the kernel's send buffer is queued for it, so the server's
+    SSL_write hits WANT_WRITE and retries; it gets all, in order."""
+    n = 60000
+    with chatd(*pair, extra=["--queue-limit", "64M"]) as srv:
         slow = socket.socket()
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         slow.connect(("127.0.0.1", srv.tls))
         slow = client_ctx().wrap_socket(slow, server_hostname="localhost")
         slow.settimeout(10 * SLOW)
         recv_until(slow, lambda d: b"member" in d)
-        plain, _ = line_user(srv, tls=False)
         writer, wnick = line_user(srv)
-        lines = b"".join(b"line %05d %s\n" % (i, b"x" * 80)
-                         for i in range(2000))
-        writer.sendall(lines)
-        got = recv_until(plain, lambda d: b"line 01999" in d, timeout=20)
-        assert got.count(b"x" * 80) == 2000
-        time.sleep(0.5)
-        got = recv_until(slow, lambda d: b"line 01999" in d, timeout=20)
+        writer.sendall(b"".join(b"line %05d %s\n" % (i, b"x" * 80)
+                                for i in range(n)))
+        writer.sendall(b"the end\n")
+        read_until_tail(writer, b": the end\n")
+        time.sleep(0.3)
+        got = read_until_tail(slow, b": the end\n", timeout=60)
         nums = re.findall(rb": line (\d{5}) ", got)
-        assert [int(x) for x in nums] == list(range(2000))
-        recv_until(writer, lambda d: b"line 01999" in d, timeout=20)
-        for s in (slow, plain, writer):
+        assert [int(x) for x in nums] == list(range(n))
+        for s in (slow, writer):
             s.close()
+        assert srv.stop() == 0
+
+
+def bio_client(port):
+    """A TLS client whose records we write ourselves: (sock, SSLObject,
+    its outgoing BIO)."""
+    s = connect(port)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = client_ctx().wrap_bio(inc, out, server_hostname="localhost")
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            s.sendall(out.read())
+            d = s.recv(65536)
+            assert d
+            inc.write(d)
+    s.sendall(out.read())
+    return s, obj, out
+
+
+def test_bytes_openssl_holds_are_read_without_waiting(pair):
+    """A small record, then four full ones, sent in one piece: the server
+    reads 64 KiB, which ends 100 bytes into the last record; those bytes
+    (the last line) wait in OpenSSL, not in the socket, and must still be
+    handled without another byte from the client."""
+    with chatd(*pair) as srv:
+        plain, _ = line_user(srv, tls=False)
+        s, obj, out = bio_client(srv.tls)
+        filler = b"".join(b"%s\n" % (b"y" * 1000) for _ in range(65))
+        filler = filler[:4 * 16384 - 100]
+        filler = filler[:filler.rindex(b"\n") + 1]
+        filler += b"z" * (4 * 16384 - 100 - len(filler) - 1) + b"\n"
+        obj.write(b"x" * 99 + b"\n")
+        obj.write(filler[:16384])
+        obj.write(filler[16384:32768])
+        obj.write(filler[32768:49152])
+        obj.write(filler[49152:] + b"last line\n")
+        s.sendall(out.read())
+        recv_until(plain, lambda d: b": last line\n" in d, timeout=5)
+        s.close()
         assert srv.stop() == 0
 
 
