@@ -374,10 +374,10 @@ static void
 route_request(struct conn *c, const struct http_request *req)
 {
     struct server *srv = c->door->srv;
-    size_t path = strcspn(req->target, "?");
+    /* The target is not NUL-terminated: the head may end the buffer. */
+    const char *q = memchr(req->target, '?', req->targetlen);
+    size_t path = q != NULL ? (size_t)(q - req->target) : req->targetlen;
 
-    if (path > req->targetlen)
-        path = req->targetlen;
     if (req->methodlen != 3 || memcmp(req->method, "GET", 3) != 0) {
         http_error(c, "405 Method Not Allowed", "Allow: GET\r\n");
     } else if (path == 3 && memcmp(req->target, "/ws", 3) == 0) {
