@@ -23,7 +23,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 CPPFLAGS += -Isrc -MMD -MP -D_POSIX_C_SOURCE=200809L
 LDLIBS  ?=
-LDLIBS  += -lcrypto    # OpenSSL's libcrypto: SHA-1 and base64 for ws.c
+LDLIBS  += -lssl -lcrypto  # OpenSSL: TLS doors (net/tls.c); SHA-1, base64 (ws.c)
 UNAME_S := $(shell uname -s)
 ifeq ($(UNAME_S),Linux)
 CPPFLAGS += -D_GNU_SOURCE

@@ -129,11 +129,29 @@ static const struct {
     const char *scheme;
     const struct protocol *proto;       /* NULL: the profile's own */
     const char *profile;                /* the only profile serving it */
+    int tls;                            /* the same over TLS */
 } schemes[] = {
-    {"tcp://", NULL, NULL},
-    {"irc://", &proto_irc, "chat"},
-    {"http://", &proto_web, "chat"},
+    {"tcp://", NULL, NULL, 0},
+    {"irc://", &proto_irc, "chat", 0},
+    {"http://", &proto_web, "chat", 0},
+    /* TLS sits under the protocol; the two chats are where it is meant
+     * (the exercises stay plain: their consoles talk of descriptors). */
+    {"tls://", NULL, "chat", 1},
+    {"tls://", NULL, "line", 1},
+    {"ircs://", &proto_irc, "chat", 1},
+    {"https://", &proto_web, "chat", 1},
 };
+
+int
+config_door_is_tls(const char *text)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(schemes); i++)
+        if (strncmp(text, schemes[i].scheme, strlen(schemes[i].scheme)) == 0)
+            return schemes[i].tls;
+    return 0;
+}
 
 const struct protocol *
 config_door(const struct config *cfg, const char *text, const char **rest,
@@ -153,8 +171,9 @@ config_door(const struct config *cfg, const char *text, const char **rest,
             *rest = text + strlen(schemes[i].scheme);
             return schemes[i].proto != NULL ? schemes[i].proto : cfg->proto;
         }
-    errf(err, "the %s profile cannot serve '%.*s' (tcp:// always; irc:// "
-         "and http:// with --profile chat)", cfg->profile,
+    errf(err, "the %s profile cannot serve '%.*s' (tcp:// always; tls:// "
+         "with the line and chat profiles; irc://, ircs://, http:// and "
+         "https:// with --profile chat)", cfg->profile,
          (int)(sep - text + 3), text);
     return NULL;
 }
@@ -185,8 +204,11 @@ config_usage(void *stream)
 "  -l, --listen ADDR      PORT, HOST:PORT, [IPV6]:PORT or unix:PATH, with\n"
 "                         tcp:// before it if you like, or irc:// or\n"
 "                         http:// for the chat profile's IRC and web\n"
-"                         doors; repeatable (default: the profile's: chat\n"
-"                         listens on 3100, irc://6667 and http://8080)\n");
+"                         doors; tls://, ircs:// (6697 by convention) and\n"
+"                         https:// are the same over TLS (tls:// with the\n"
+"                         line and chat profiles); repeatable (default:\n"
+"                         the profile's: chat listens on 3100, irc://6667\n"
+"                         and http://8080)\n");
     fprintf(f,
 "  -b, --backend NAME     event backend:");
     for (b = loop_backend_names; *b != NULL; b++)
@@ -204,6 +226,9 @@ config_usage(void *stream)
 "      --max-clients N    refuse connections beyond N (0: no limit)\n"
 "      --log NAME         console: events, sink, trace, quiet\n"
 "      --motd FILE        message of the day, shown on joining (chat)\n"
+"      --tls-cert FILE    PEM certificate (chain) of the TLS doors\n"
+"      --tls-key FILE     PEM private key of the TLS doors; SIGHUP reads\n"
+"                         both again (new clients get the new pair)\n"
 "      --oper NAME:PASSWORD  an IRC operator's name and password (chat)\n"
 "      --node-name NAME   this server's name (IRC; default chatd)\n"
 "      --config FILE      read options from FILE: one 'name value' a line,\n"
@@ -225,7 +250,7 @@ enum {
     OPT_FRAMING = 256, OPT_ROUTE, OPT_PREFIX, OPT_GREETING, OPT_MAX_MESSAGE,
     OPT_QUEUE_LIMIT, OPT_ON_OVERFLOW, OPT_IDLE_TIMEOUT, OPT_MAX_CLIENTS,
     OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_OPER, OPT_FLOOD_BURST,
-    OPT_FLOOD_RATE, OPT_CONFIG, OPT_VERSION,
+    OPT_FLOOD_RATE, OPT_CONFIG, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY,
 };
 
 static const struct option long_opts[] = {
@@ -248,6 +273,8 @@ static const struct option long_opts[] = {
     {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
     {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -354,6 +381,12 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
         return 0;
     case OPT_MOTD:
         cfg->motd = val;
+        return 0;
+    case OPT_TLS_CERT:
+        cfg->tls_cert = val;
+        return 0;
+    case OPT_TLS_KEY:
+        cfg->tls_key = val;
         return 0;
     case OPT_OPER:
         if (strchr(val, ':') == NULL || val[0] == ':' ||
@@ -645,6 +678,12 @@ config_from_args(struct config *cfg, int argc, char **argv, char err[ERR_LEN])
         if (config_door(cfg, cfg->listen[opt], &rest, err) == NULL ||
             addr_parse(rest, ADDR_LISTEN, &a, err) == -1)
             return CONFIG_USAGE;
+        if (config_door_is_tls(cfg->listen[opt]) &&
+            (cfg->tls_cert == NULL || cfg->tls_key == NULL)) {
+            errf(err, "%s needs %s FILE", cfg->listen[opt],
+                 cfg->tls_cert == NULL ? "--tls-cert" : "--tls-key");
+            return CONFIG_USAGE;
+        }
     }
     return CONFIG_RUN;
 }

@@ -45,6 +45,8 @@ struct config {
     unsigned      max_clients;          /* 0 = as many as descriptors allow */
     enum logfmt   log;
     const char   *motd;                 /* --motd FILE, or NULL */
+    const char   *tls_cert;             /* --tls-cert FILE (PEM chain) */
+    const char   *tls_key;              /* --tls-key FILE (PEM) */
     const char   *oper;                 /* --oper NAME:PASSWORD, or NULL */
     const char   *node_name;            /* --node-name (the IRC server
                                          * name), or NULL */
@@ -101,5 +103,8 @@ void config_usage(void *stream);
 const struct protocol *config_door(const struct config *cfg,
                                    const char *text, const char **rest,
                                    char err[ERR_LEN]);
+/* True if listen address text names a TLS door (tls://, ircs://,
+ * https://). */
+int config_door_is_tls(const char *text);
 
 #endif

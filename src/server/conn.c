@@ -12,7 +12,20 @@
  * read again only once neither holds: pacing (CONN_F_PAUSED, its own
  * queue is half full) and flood control (CONN_F_FLOODED, its door's budget
  * of lines is spent: the lines already read wait in its input buffer, and
- * a timer hands them to the protocol as tokens come back). */
+ * a timer hands them to the protocol as tokens come back).
+ *
+ * Under the protocol, a transport: plain (recv, writev) or TLS (net/tls.c),
+ * the door's choice.  A TLS client is opened for its protocol only once its
+ * handshake is done (10 s at most; its OpenSSL state is made at its first
+ * byte, so a client that never speaks costs a struct conn); then each read
+ * takes what OpenSSL decrypts, and each write copies at most one record of
+ * the queue's head into a scratch buffer for SSL_write, consuming only what
+ * it wrote.  TLS may need the other direction first (a read that must
+ * write, a write that must read): the flags CONN_F_READ_WANTS_WRITE and
+ * CONN_F_WRITE_WANTS_READ turn the poller's interest around (watch()), and
+ * bytes OpenSSL holds that the poller cannot see are read by a timer of 0
+ * ms, before the loop sleeps again.  With kernel TLS the kernel encrypts
+ * and the plain writev path stays. */
 #include "server/conn.h"
 
 #include <errno.h>
@@ -23,6 +36,7 @@
 #include <unistd.h>
 
 #include "net/sock.h"
+#include "net/tls.h"
 #include "util/xmalloc.h"
 
 #define FLUSH_IOV    64             /* pieces per writev (a pass is one) */
@@ -36,6 +50,7 @@ conn_set_init(struct conn_set *set, struct loop *l,
     set->loop = l;
     set->console = console;
     set->rbuf = xmalloc(CONN_READ_BUF);
+    set->tbuf = xmalloc(TLS_RECORD);
     set->read_max = CONN_READ_BUF;
 }
 
@@ -65,7 +80,9 @@ conn_set_fini(struct conn_set *set)
         conn_close(c, "server stopping");
     conn_set_reap(set);
     free(set->rbuf);
+    free(set->tbuf);
     set->rbuf = NULL;
+    set->tbuf = NULL;
 }
 
 static void
@@ -110,6 +127,10 @@ conn_set_reap(struct conn_set *set)
             set->all = c->next;
         if (c->next != NULL)
             c->next->prev = c->prev;
+        if (c->tls != NULL) {
+            tls_shutdown(c->tls);       /* close_notify, best effort */
+            tls_free(c->tls);
+        }
         close(c->fd);
         outq_fini(&c->outq);
         inbuf_fini(&c->in);
@@ -137,6 +158,50 @@ on_frame(void *arg, const struct frame *f)
 
 static void on_event(struct loop *l, int fd, int mask, void *arg);
 static void on_refill(struct loop *l, void *arg);
+static void on_more(struct loop *l, void *arg);
+
+/* The events c waits for, from its state: readability while it is read
+ * (open, neither paused nor flooded), writability while its queue waits
+ * for the socket; but a TLS operation that needs the other direction
+ * waits for that instead (its own direction would only say "again"). */
+static int
+interest(const struct conn *c)
+{
+    int mask = 0;
+
+    if (c->state == CONN_OPEN &&
+        !(c->flags & (CONN_F_PAUSED | CONN_F_FLOODED)))
+        mask |= (c->flags & CONN_F_READ_WANTS_WRITE) ? LOOP_WRITE : LOOP_READ;
+    if (c->flags & CONN_F_BLOCKED)
+        mask |= (c->flags & CONN_F_WRITE_WANTS_READ) ? LOOP_READ : LOOP_WRITE;
+    return mask;
+}
+
+/* Make the poller watch what interest() says for c; if OpenSSL holds
+ * decrypted bytes of a client being read, read them without waiting.
+ * Returns 0, or -1 once c is closed (the poller refused it). */
+static int
+watch(struct conn *c)
+{
+    struct loop *l = c->set->loop;
+    int want, have;
+
+    if (c->state == CONN_CLOSED)
+        return -1;
+    want = interest(c);
+    have = loop_mask(l, c->fd);
+    if (have & ~want)
+        loop_del(l, c->fd, have & ~want);
+    if ((want & ~have) && loop_add(l, c->fd, want & ~have, on_event, c) == -1) {
+        conn_close(c, strerror(errno));
+        return -1;
+    }
+    if (c->tls != NULL && (want & LOOP_READ) &&
+        !(c->flags & (CONN_F_READ_WANTS_WRITE | CONN_F_HANDSHAKE)) &&
+        tls_has_pending(c->tls) && !loop_timer_is_armed(&c->more))
+        loop_timer_start(l, &c->more, 0, 0, on_more, c);
+    return 0;
+}
 
 /* c's budget is spent with lines still to handle: stop reading it until
  * a token is back (no busy loop: one timer, at that moment). */
@@ -146,8 +211,8 @@ hold_reading(struct conn *c)
     struct loop *l = c->set->loop;
     uint64_t ms = flood_wait(&c->flood, loop_now(l));
 
-    loop_del(l, c->fd, LOOP_READ);
     c->flags |= CONN_F_FLOODED;
+    watch(c);
     loop_timer_start(l, &c->refill, ms > 0 ? ms : 1, 0, on_refill, c);
 }
 
@@ -191,11 +256,7 @@ on_refill(struct loop *l, void *arg)
     res = inbuf_resume(&c->in, d->framing, d->max_message, on_frame, c,
                        &why);
     input_done(c, res, why);
-    if (c->state != CONN_OPEN || (c->flags & (CONN_F_FLOODED |
-                                              CONN_F_PAUSED)))
-        return;
-    if (loop_add(l, c->fd, LOOP_READ, on_event, c) == -1)
-        conn_close(c, strerror(errno));
+    watch(c);
 }
 
 /* A client whose own queue is half full is not read until the queue is
@@ -207,9 +268,9 @@ pause_reading(struct conn *c)
 {
     if (!c->set->pace || c->outq.charged <= c->set->queue_limit / 2)
         return 0;
-    loop_del(c->set->loop, c->fd, LOOP_READ);
     c->flags |= CONN_F_PAUSED;
     conn_want_write(c);
+    watch(c);
     return 1;
 }
 
@@ -222,9 +283,92 @@ resume_reading(struct conn *c)
         c->outq.charged > c->set->queue_limit / 4)
         return;
     c->flags &= ~CONN_F_PAUSED;
-    if (c->state == CONN_OPEN && !(c->flags & CONN_F_FLOODED) &&
-        loop_add(c->set->loop, c->fd, LOOP_READ, on_event, c) == -1)
-        conn_close(c, strerror(errno));
+    watch(c);
+}
+
+/* Which path carries c's output under TLS, said once per server: the
+ * kernel's (kTLS: writev as for plain clients) or OpenSSL's. */
+static void
+tell_tls_path(struct conn *c)
+{
+    if (c->set->tls_path_told)
+        return;
+    c->set->tls_path_told = 1;
+    log_warnx("TLS: %s, sending %s", tls_version(c->tls),
+              (c->flags & CONN_F_KTLS)
+                  ? "through kernel TLS (writev)"
+                  : "through OpenSSL (SSL_write; no kernel TLS here)");
+}
+
+/* Go on with c's TLS handshake (its OpenSSL state is made now, at its
+ * first byte); once it is done, c's protocol opens it.  Returns 1 if c
+ * is open and can be read, 0 if not yet (or it failed: c is closed). */
+static int
+handshake(struct conn *c)
+{
+    struct conn_set *set = c->set;
+    int r;
+
+    if (c->tls == NULL)
+        c->tls = tls_new(c->door->tls, c->fd);
+    c->flags &= ~CONN_F_READ_WANTS_WRITE;
+    r = tls_handshake(c->tls);
+    if (r == 0) {
+        if (tls_want(c->tls) == TLS_WANT_WRITE)
+            c->flags |= CONN_F_READ_WANTS_WRITE;
+        return 0;
+    }
+    if (r < 0) {
+        metrics_count(set->metrics, METRIC_TLS_FAILED, 1);
+        conn_close(c, tls_why(c->tls));
+        return 0;
+    }
+    metrics_count(set->metrics, METRIC_TLS_HANDSHAKES, 1);
+    c->flags &= ~CONN_F_HANDSHAKE;
+    loop_timer_stop(set->loop, &c->handshake);
+    if (tls_ktls_send(c->tls))
+        c->flags |= CONN_F_KTLS;
+    tell_tls_path(c);
+    c->last_active = loop_now(set->loop);
+    c->door->proto->open(c);
+    return c->state == CONN_OPEN;
+}
+
+static void
+on_handshake_timeout(struct loop *l, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)l;
+    metrics_count(c->set->metrics, METRIC_TLS_FAILED, 1);
+    conn_close(c, "TLS handshake timed out");
+}
+
+/* Read what c sent into buf (len bytes at most): from the socket, or what
+ * TLS decrypts, record after record while there are some.  As recv(2). */
+static ssize_t
+transport_recv(struct conn *c, char *buf, size_t len)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    if (c->tls == NULL)
+        return sock_recv(c->fd, buf, len);
+    c->flags &= ~CONN_F_READ_WANTS_WRITE;
+    do {
+        n = tls_read(c->tls, buf + got, len - got);
+        if (n > 0)
+            got += (size_t)n;
+    } while (n > 0 && got < len);
+    if (n < 0 && errno == EAGAIN && tls_want(c->tls) == TLS_WANT_WRITE)
+        c->flags |= CONN_F_READ_WANTS_WRITE;
+    if (got == 0)
+        return n;
+    /* An end or an error after some bytes: those first, then come back
+     * for it at once (the socket may never be readable again). */
+    if (n == 0 || (n < 0 && errno != EAGAIN))
+        loop_timer_start(c->set->loop, &c->more, 0, 0, on_more, c);
+    return (ssize_t)got;
 }
 
 static void
@@ -235,8 +379,10 @@ on_readable(struct conn *c)
 
     if ((c->flags & CONN_F_FLOODED) || pause_reading(c))
         return;
+    if ((c->flags & CONN_F_HANDSHAKE) && !handshake(c))
+        return;
     set->console->readable(c);
-    n = sock_recv(c->fd, set->rbuf, set->read_max);
+    n = transport_recv(c, set->rbuf, set->read_max);
     if (n > 0) {
         metrics_count(set->metrics, METRIC_BYTES_IN, (uint64_t)n);
         set->console->received(c, (size_t)n);
@@ -245,7 +391,9 @@ on_readable(struct conn *c)
         return;
     }
     if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
+        if (errno == EPROTO && c->tls != NULL)
+            conn_close(c, tls_why(c->tls));
+        else if (errno != EAGAIN && errno != EWOULDBLOCK)
             c->proto->read_failed(c, errno);
         return;
     }
@@ -257,17 +405,36 @@ on_readable(struct conn *c)
     conn_close_after_flush(c, "closed by peer");
 }
 
+/* OpenSSL holds what the poller cannot see (or an end to report). */
 static void
-on_event(struct loop *l, int fd, int mask, void *arg)
+on_more(struct loop *l, void *arg)
 {
     struct conn *c = arg;
 
     (void)l;
+    if (c->state != CONN_OPEN)
+        return;
+    on_readable(c);
+    watch(c);
+}
+
+static void
+on_event(struct loop *l, int fd, int mask, void *arg)
+{
+    struct conn *c = arg;
+    /* Under TLS, a read may wait for writability and a write for
+     * readability: each goes on when what it waits for fires. */
+    int rd = (c->flags & CONN_F_READ_WANTS_WRITE) ? LOOP_WRITE : LOOP_READ;
+    int wr = (c->flags & CONN_F_WRITE_WANTS_READ) ? LOOP_READ : LOOP_WRITE;
+
+    (void)l;
     (void)fd;
-    if ((mask & LOOP_READ) && c->state == CONN_OPEN)
+    if ((mask & rd) && c->state == CONN_OPEN)
         on_readable(c);
-    if ((mask & LOOP_WRITE) && c->state != CONN_CLOSED)
+    if ((mask & wr) && c->state != CONN_CLOSED &&
+        (c->flags & (CONN_F_BLOCKED | CONN_F_WRITE_WANTS_READ)))
         conn_flush(c);
+    watch(c);
 }
 
 static void
@@ -317,6 +484,8 @@ conn_new(struct conn_set *set, const struct door *d, int fd,
     outq_init(&c->outq);
     loop_timer_init(&c->idle);
     loop_timer_init(&c->refill);
+    loop_timer_init(&c->handshake);
+    loop_timer_init(&c->more);
     flood_init(&c->flood, d->flood_burst, d->flood_rate, c->last_active);
     if (strcmp(peer, "unix") == 0)
         snprintf(c->peer, sizeof(c->peer), "unix#%llu",
@@ -346,6 +515,13 @@ conn_new(struct conn_set *set, const struct door *d, int fd,
         loop_timer_start(set->loop, &c->idle,
                          (uint64_t)set->idle_timeout * 1000, 0,
                          on_idle_timer, c);
+    if (d->tls != NULL) {
+        /* Opened for its protocol once the handshake is done. */
+        c->flags |= CONN_F_HANDSHAKE;
+        loop_timer_start(set->loop, &c->handshake, CONN_HANDSHAKE_MS, 0,
+                         on_handshake_timeout, c);
+        return c;
+    }
     d->proto->open(c);
     return c;
 }
@@ -418,6 +594,8 @@ conn_close(struct conn *c, const char *why)
     loop_del(set->loop, c->fd, LOOP_READ | LOOP_WRITE);
     loop_timer_stop(set->loop, &c->idle);
     loop_timer_stop(set->loop, &c->refill);
+    loop_timer_stop(set->loop, &c->handshake);
+    loop_timer_stop(set->loop, &c->more);
     set->n--;
     set->console->closed(c, why);
     c->reap_next = set->reap;
@@ -425,22 +603,28 @@ conn_close(struct conn *c, const char *why)
 }
 
 /* How much of what c's queue still has to write ends the line the socket
- * is partway through: its last words must start a line of their own. */
+ * is partway through: its last words must start a line of their own.
+ * Under TLS, what a write to be retried took is written whatever
+ * happens (OpenSSL has encrypted it), so the line to end is the one
+ * that ends after it. */
 static size_t
 line_rest(const struct conn *c)
 {
     struct iovec iov[FLUSH_IOV];
-    size_t done = 0;
+    size_t done = 0, from = c->tls_owed > 0 ? c->tls_owed - 1 : 0;
     int i, n;
 
-    if (c->outq.off == 0)
+    if (c->outq.off == 0 && c->tls_owed == 0)
         return 0;               /* written up to a whole entry: a line end */
     n = outq_iov(&c->outq, iov, FLUSH_IOV, c->outq.bytes);
     for (i = 0; i < n; i++) {
-        const char *lf = memchr(iov[i].iov_base, '\n', iov[i].iov_len);
+        const char *base = iov[i].iov_base;
+        size_t skip = from > done ? from - done : 0;
+        const char *lf;
 
-        if (lf != NULL)
-            return done + (size_t)(lf - (const char *)iov[i].iov_base) + 1;
+        if (skip < iov[i].iov_len &&
+            (lf = memchr(base + skip, '\n', iov[i].iov_len - skip)) != NULL)
+            return done + (size_t)(lf - base) + 1;
         done += iov[i].iov_len;
     }
     return c->outq.bytes;
@@ -478,7 +662,7 @@ conn_close_after_flush(struct conn *c, const char *why)
         return;
     c->state = CONN_DRAINING;
     c->drain_why = why;
-    loop_del(c->set->loop, c->fd, LOOP_READ);
+    watch(c);
     mark_dirty(c);
 }
 
@@ -487,12 +671,49 @@ conn_close_after_flush(struct conn *c, const char *why)
 static void
 drained(struct conn *c)
 {
-    if (c->flags & CONN_F_BLOCKED) {
-        loop_del(c->set->loop, c->fd, LOOP_WRITE);
-        c->flags &= ~CONN_F_BLOCKED;
+    if (c->flags & (CONN_F_BLOCKED | CONN_F_WRITE_WANTS_READ)) {
+        c->flags &= ~(CONN_F_BLOCKED | CONN_F_WRITE_WANTS_READ);
+        watch(c);
     }
     if (c->state == CONN_DRAINING)
         conn_close(c, c->drain_why);
+}
+
+/* Write the n pieces at iov: by writev, or under TLS (without kTLS) as
+ * much of them as one record takes, copied and handed to SSL_write.  *want
+ * gets the bytes offered.  As writev(2). */
+static ssize_t
+transport_send(struct conn *c, const struct iovec *iov, int n, size_t *want)
+{
+    char *buf = c->set->tbuf;
+    size_t len = 0;
+    ssize_t w;
+    int i;
+
+    if (c->tls == NULL || (c->flags & CONN_F_KTLS)) {
+        for (*want = 0, i = 0; i < n; i++)
+            *want += iov[i].iov_len;
+        return writev(c->fd, iov, n);
+    }
+    /* The queue's head does not change until it is consumed, so a retry
+     * offers the same bytes again, and at least as many. */
+    for (i = 0; i < n && len < TLS_RECORD; i++) {
+        size_t k = iov[i].iov_len < TLS_RECORD - len ? iov[i].iov_len
+                                                     : TLS_RECORD - len;
+
+        memcpy(buf + len, iov[i].iov_base, k);
+        len += k;
+    }
+    *want = len;
+    c->flags &= ~CONN_F_WRITE_WANTS_READ;
+    w = tls_write(c->tls, buf, len);
+    c->tls_owed = 0;
+    if (w < 0 && errno == EAGAIN) {
+        c->tls_owed = len;
+        if (tls_want(c->tls) == TLS_WANT_READ)
+            c->flags |= CONN_F_WRITE_WANTS_READ;
+    }
+    return w;
 }
 
 void
@@ -501,27 +722,30 @@ conn_flush(struct conn *c)
     struct iovec iov[FLUSH_IOV];
     size_t budget = FLUSH_BUDGET;
 
+    if (c->flags & CONN_F_HANDSHAKE)
+        return;         /* nothing is sent before the handshake is done */
     while (c->state != CONN_CLOSED && !outq_is_empty(&c->outq) &&
            budget > 0) {
-        int n = outq_iov(&c->outq, iov, FLUSH_IOV, budget);
+        int n = outq_iov(&c->outq, iov, FLUSH_IOV,
+                         budget > c->tls_owed ? budget : c->tls_owed);
         size_t want = 0;
         ssize_t w;
-        int i;
 
-        for (i = 0; i < n; i++)
-            want += iov[i].iov_len;
-        w = writev(c->fd, iov, n);
+        w = transport_send(c, iov, n, &want);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
                 break;
-            c->proto->write_failed(c, errno);
+            if (errno == EPROTO && c->tls != NULL)
+                conn_close(c, tls_why(c->tls));
+            else
+                c->proto->write_failed(c, errno);
             break;
         }
         outq_consume(&c->outq, (size_t)w);
         metrics_count(c->set->metrics, METRIC_BYTES_OUT, (uint64_t)w);
-        budget -= (size_t)w;
+        budget = budget > (size_t)w ? budget - (size_t)w : 0;
         if ((size_t)w < want)
             break;                      /* the socket is full */
     }
@@ -538,15 +762,10 @@ conn_flush(struct conn *c)
 void
 conn_want_write(struct conn *c)
 {
-    if (c->state == CONN_CLOSED || (c->flags & CONN_F_BLOCKED))
+    if (c->state == CONN_CLOSED)
         return;
-    /* Cannot fail: the descriptor is already watched for reading or was
-     * watched until the peer half-closed. */
-    if (loop_add(c->set->loop, c->fd, LOOP_WRITE, on_event, c) == -1) {
-        conn_close(c, strerror(errno));
-        return;
-    }
     c->flags |= CONN_F_BLOCKED;
+    watch(c);           /* again: a TLS write may now wait for reading */
 }
 
 void

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "loop/loop.h"
+#include "net/tls.h"
 #include "server/config.h"
 #include "server/console.h"
 #include "server/flood.h"
@@ -39,6 +40,12 @@ enum conn_state {
 #define CONN_F_MEMBER  0x04     /* receives broadcasts to every client */
 #define CONN_F_PAUSED  0x08     /* not read until its own queue drains */
 #define CONN_F_FLOODED 0x10     /* not read until its flood budget refills */
+#define CONN_F_HANDSHAKE 0x20   /* TLS: not opened until the handshake ends */
+#define CONN_F_READ_WANTS_WRITE 0x40 /* TLS: a read waits for writability */
+#define CONN_F_WRITE_WANTS_READ 0x80 /* TLS: a write waits for readability */
+#define CONN_F_KTLS    0x100    /* TLS sent by the kernel: plain writev */
+
+#define CONN_HANDSHAKE_MS (10 * 1000)   /* SPEC: 10 s to finish TLS */
 
 /* Every client of a server, and what they share. */
 struct conn_set {
@@ -53,9 +60,12 @@ struct conn_set {
     enum overflow         on_overflow;
     unsigned              idle_timeout; /* seconds, 0 = never */
     char                 *rbuf;         /* scratch for reads, owned */
+    char                 *tbuf;         /* scratch for one TLS record of
+                                         * output, owned, or NULL */
     size_t                read_max;     /* bytes of one read */
     int                   pace;         /* see conn_set_limit() */
     struct metrics       *metrics;      /* borrowed: the counters, or NULL */
+    int                   tls_path_told; /* the TLS send path was logged */
 };
 
 struct conn {
@@ -80,6 +90,13 @@ struct conn {
     const char        *drain_why;   /* static: why, once CONN_DRAINING */
     struct log_limit   drop_warn;
     uint64_t           dropped;     /* bytes dropped since the last warning */
+    struct tls        *tls;         /* owned: made at the first byte of a
+                                     * TLS door's client, or NULL */
+    struct loop_timer  handshake;   /* while CONN_F_HANDSHAKE: deadline */
+    struct loop_timer  more;        /* TLS holds bytes the poller cannot
+                                     * see: read again without waiting */
+    size_t             tls_owed;    /* bytes a TLS write that must be
+                                     * retried has taken from the queue */
     void              *state_p;     /* the protocol's, owned by it */
     void              *xport;       /* the web door's (HTTP, WebSocket)
                                      * under the protocol, or NULL */

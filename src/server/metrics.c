@@ -134,6 +134,12 @@ metrics_render(const struct server *srv, char **out)
     one(&t, "chatd_rooms", "gauge", "Rooms.", srv->hub.nrooms);
     one(&t, "chatd_users", "gauge", "Users with a nickname.",
         srv->hub.nusers);
+    put(&t, "# HELP chatd_tls_handshakes_total TLS handshakes, by result.\n"
+            "# TYPE chatd_tls_handshakes_total counter\n"
+            "chatd_tls_handshakes_total{result=\"ok\"} %llu\n"
+            "chatd_tls_handshakes_total{result=\"failed\"} %llu\n",
+        (unsigned long long)m->v[METRIC_TLS_HANDSHAKES],
+        (unsigned long long)m->v[METRIC_TLS_FAILED]);
     one(&t, "chatd_loop_passes_total", "counter", "Passes of the event loop.",
         m->v[METRIC_LOOP_PASSES]);
     put(&t, "# HELP chatd_loop_longest_pass_seconds The longest pass of the "

@@ -27,6 +27,8 @@ enum metric {
                                  * a recipient */
     METRIC_DROPS_OVERFLOW,      /* messages dropped: a full queue */
     METRIC_LOOP_PASSES,
+    METRIC_TLS_HANDSHAKES,      /* TLS handshakes completed */
+    METRIC_TLS_FAILED,          /* ... failed or timed out */
     METRIC_MAX
 };
 

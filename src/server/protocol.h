@@ -15,6 +15,7 @@
 struct conn;
 struct room;
 struct server;
+struct tls_ctx;
 
 struct protocol {
     const char *name;
@@ -63,6 +64,9 @@ struct door {
     unsigned               flood_burst; /* lines at once; 0: no flood */
     unsigned               flood_rate;  /* ... control; lines a second */
     struct server         *srv;     /* borrowed: the protocol's context */
+    struct tls_ctx        *tls;     /* borrowed: the server's certificate
+                                     * (tls://, ircs://, https://), or
+                                     * NULL: plain TCP or Unix */
 };
 
 #endif

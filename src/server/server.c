@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "net/sock.h"
+#include "net/tls.h"
 #include "proto/utf8.h"
 #include "util/compat.h"
 #include "util/xmalloc.h"
@@ -190,6 +191,13 @@ open_listeners(struct server *srv, char err[ERR_LEN])
             li->door.flood_burst = cfg->flood_burst;
             li->door.flood_rate = cfg->flood_rate;
         }
+        if (config_door_is_tls(cfg->listen[i])) {
+            if (srv->tls == NULL &&
+                (srv->tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key,
+                                        err)) == NULL)
+                return -1;
+            li->door.tls = srv->tls;
+        }
         li->fd = sock_listen(&li->addr, SOCK_BACKLOG, err);
         if (li->fd == -1)
             return -1;
@@ -198,8 +206,9 @@ open_listeners(struct server *srv, char err[ERR_LEN])
             errf(err, "cannot watch %s: %s", li->addr.text, strerror(errno));
             return -1;
         }
-        log_warnx("listening on %s (profile %s, backend %s)", li->addr.text,
-                  cfg->profile, loop_backend_name(&srv->loop));
+        log_warnx("listening on %s (profile %s, backend %s%s)",
+                  li->addr.text, cfg->profile, loop_backend_name(&srv->loop),
+                  li->door.tls != NULL ? ", TLS" : "");
     }
     return 0;
 }
@@ -372,6 +381,11 @@ reload(struct server *srv)
     }
     if (load_motd(srv, fresh->motd, err) == -1)
         log_warnx("reload: %s: the old MOTD stays", err);
+    if (srv->tls != NULL &&
+        tls_ctx_reload(srv->tls, fresh->tls_cert, fresh->tls_key, err) == -1)
+        log_warnx("reload: %s: the old certificate and key stay", err);
+    else if (srv->tls != NULL)
+        log_warnx("reload: new TLS clients get %s", fresh->tls_cert);
     keep_for_restart(fresh, old);
     log_set_level(level_of(fresh->log));
     conn_set_limit(&srv->conns, fresh->queue_limit, fresh->pace);
@@ -410,6 +424,7 @@ server_fini(struct server *srv)
         close(srv->spare_fd);
     loop_timer_stop(&srv->loop, &srv->resume);
     loop_fini(&srv->loop);
+    tls_ctx_free(srv->tls);
     free(srv->motd);
     for (i = 0; i < srv->nretired; i++) {
         config_free(srv->retired[i]);

@@ -53,6 +53,7 @@ struct server {
     uint64_t             shed;          /* connections shed since warning */
     struct sink          sink;          /* the sink console's position */
     struct metrics       metrics;       /* what /metrics shows */
+    struct tls_ctx      *tls;           /* owned: the TLS doors' pair */
     int                  one_at_a_time; /* sink-seq: accept while none */
 };
 

@@ -374,6 +374,7 @@ static void
 route_request(struct conn *c, const struct http_request *req)
 {
     struct server *srv = c->door->srv;
+    /* The target is not NUL-terminated: the head may end the buffer. */
     const char *q = memchr(req->target, '?', req->targetlen);
     size_t path = q != NULL ? (size_t)(q - req->target) : req->targetlen;
 
