@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from helpers import (BACKENDS, Proc, Server, binary, connect, recv_closed,
-                     recv_lines, recv_until, wait_until)
+from helpers import (BACKENDS, SANITIZE, Proc, Server, binary, connect,
+                     recv_closed, recv_lines, recv_until, wait_until)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -154,7 +154,10 @@ def test_slow_client_is_disconnected_others_unaffected(backend):
         srv.err.wait_for(r"output queue over its limit")
         assert recv_closed(slow, timeout=10).count(b"\n") < total
         assert srv.alive()
-        assert srv.rss_kib() < 64 * 1024
+        # A memory bound means something on a plain build only: ASan's
+        # quarantine keeps what was freed (as the torture suite says).
+        if not SANITIZE:
+            assert srv.rss_kib() < 64 * 1024
 
 
 def test_half_close_gets_queued_data(backend):
