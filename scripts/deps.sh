@@ -1,13 +1,16 @@
 #!/bin/sh
 # Install what a build or the tests need and the machine lacks (Debian).
-# The core server needs libc and OpenSSL's libcrypto (the WebSocket
-# handshake's SHA-1 and base64); tests need cmocka, pytest, nc, socat,
+# The core server needs libc, OpenSSL's libcrypto (the WebSocket
+# handshake's SHA-1 and base64) and hiredis (the cluster); the cluster
+# tests need redis-server; tests need cmocka, pytest, nc, socat,
 # two real IRC clients (sic, ii), chromium, python3-websockets and
 # python3-prometheus-client.
 set -e
 need=""
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 [ -f /usr/include/openssl/evp.h ] || need="$need libssl-dev"
+[ -f /usr/include/hiredis/async.h ] || need="$need libhiredis-dev"
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 /usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
 command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v socat >/dev/null 2>&1 || need="$need socat"
