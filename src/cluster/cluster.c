@@ -550,8 +550,12 @@ apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
                           strlen(m->kind == CMSG_NICK ? g->old : g->nick));
         if (u == NULL || u->cluster == NULL || cuser_of(u)->node != n)
             return;             /* not known here, or told already */
-        if (m->kind == CMSG_QUIT)
-            hub_user_quit(c->hub, u, m->text.len > 0 ? g->to : "quit");
+        if (m->kind == CMSG_QUIT) {
+            char reason[CMSG_TEXT_MAX + 1];
+
+            cpy(reason, sizeof(reason), m->text);
+            hub_user_quit(c->hub, u, reason);
+        }
         else if (hub_nick(c->hub, u, g->nick, strlen(g->nick)) != HUB_OK)
             log_warnx("cluster: %s of node %s cannot be %s here", g->old,
                       n->name, g->nick);

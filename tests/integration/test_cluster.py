@@ -143,7 +143,7 @@ def test_one_order_across_nodes(cluster):
 
 def test_nickname_taken_on_another_node(cluster):
     _, nodes = cluster
-    a1, a2, _ = users(nodes, ["alice", "bob", "carol"])
+    a1, a2, a3 = users(nodes, ["alice", "bob", "carol"])
     a2.send("/nick alice")
     a2.wait(r"^\*\*\* error: .*alice")
     # Not sharing a room, the node cannot know: Redis refuses the claim.
@@ -153,6 +153,8 @@ def test_nickname_taken_on_another_node(cluster):
     a2.wait(r"nickname Alice is taken on another server; you are now bob")
     a1.send("still me")
     a1.wait(r"^alice: still me$")
+    a1.send("/quit gone fishing")
+    a3.wait(r"^\*\*\* alice quit \(gone fishing\)$")
 
 
 def test_dead_node_users_vanish(cluster):
