@@ -24,6 +24,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 CPPFLAGS += -Isrc -MMD -MP -D_POSIX_C_SOURCE=200809L
 LDLIBS  ?=
 LDLIBS  += -lssl -lcrypto  # OpenSSL: TLS doors (net/tls.c); SHA-1, base64 (ws.c)
+LDLIBS  += -lhiredis   # the cluster's Redis client (src/cluster)
 UNAME_S := $(shell uname -s)
 ifeq ($(UNAME_S),Linux)
 CPPFLAGS += -D_GNU_SOURCE
@@ -47,7 +48,7 @@ endif
 
 # The layers (STYLE.md §1): core = util + loop + net + proto; server on top.
 CORE_SRC   := $(wildcard src/util/*.c src/loop/*.c src/net/*.c src/proto/*.c)
-SERVER_SRC := $(wildcard src/hub/*.c src/server/*.c)
+SERVER_SRC := $(wildcard src/hub/*.c src/cluster/*.c src/server/*.c)
 CLIENT_SRC := $(wildcard src/client/*.c)
 ECHO_SRC   := $(wildcard src/echo/*.c)
 BENCH_SRC  := $(wildcard src/bench/*.c)

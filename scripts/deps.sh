@@ -1,15 +1,17 @@
 #!/bin/sh
 # Install what a build or the tests need and the machine lacks (Debian).
-# The core server needs libc and OpenSSL's libcrypto (the WebSocket
-# handshake's SHA-1 and base64); tests need cmocka, pytest, nc, socat,
-# two real IRC clients (sic, ii), chromium, python3-websockets,
-# python3-prometheus-client and mandoc (to lint the manual pages).
+# The core server needs libc, OpenSSL (libssl, libcrypto: the TLS doors
+# and the WebSocket handshake) and hiredis (the cluster); tests need
+# cmocka, pytest, nc, socat, two real IRC clients (sic, ii), chromium,
+# python3-websockets, python3-prometheus-client, mandoc (to lint the
+# manual pages) and redis-server (the cluster tests).
 #
 #   scripts/deps.sh build    what building chatd needs (make run)
 #   scripts/deps.sh test     that and what the tests need (make test)
 set -e
 need=""
 [ -f /usr/include/openssl/evp.h ] || need="$need libssl-dev"
+[ -f /usr/include/hiredis/async.h ] || need="$need libhiredis-dev"
 command -v cc >/dev/null 2>&1 || need="$need build-essential"
 if [ "${1:-test}" = test ]; then
     [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
@@ -26,6 +28,7 @@ if [ "${1:-test}" = test ]; then
     /usr/bin/python3 -c 'import websockets' 2>/dev/null ||
         need="$need python3-websockets"
     command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
+    command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 fi
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -9,7 +9,13 @@
  *
  * Before any change of who is where, the hub calls ops->settle, so that
  * messages the server is still gathering for a room reach exactly the
- * members who were there when they were said. */
+ * members who were there when they were said.
+ *
+ * In a cluster (src/cluster), users on other nodes are hub users too, with
+ * no client: they are members, have nicknames and show in every list, and
+ * the route skips them.  The cluster keeps a record of its own on each
+ * user (user->cluster), learns of users coming and going through
+ * ops->presence, and replays other nodes' decisions with h->trust set. */
 #ifndef CHATD_HUB_H
 #define CHATD_HUB_H
 
@@ -57,7 +63,10 @@ struct user {
     uint64_t       hash;
     struct member *rooms;           /* newest first */
     struct room   *current;         /* where plain text goes, or NULL */
-    void          *client;          /* borrowed: the door's connection */
+    void          *client;          /* borrowed: the door's connection;
+                                     * NULL for a user on another node */
+    void          *cluster;         /* the cluster's record of u (owned
+                                     * by it), or NULL */
     char          *away;            /* owned: the away message, or NULL */
     char          *real;            /* owned: the IRC real name, or NULL */
     uint64_t       mark;            /* visited, in hub_each_sharer() */
@@ -116,6 +125,7 @@ enum hub_kind {
     HUB_MODE,           /* from changed room's modes: text ("+o bob") */
     HUB_KICK,           /* from put `to` out of room (text: the reason) */
     HUB_INVITE,         /* from invites `to` to room (to `to` alone) */
+    HUB_SERVER,         /* the server (from: its name) tells `to` text */
 };
 
 struct hub_event {
@@ -137,6 +147,9 @@ struct hub_ops {
     void (*to_user)(void *ctx, struct user *u, const struct hub_event *ev);
     /* Queue everything gathered so far: who is where is about to change. */
     void (*settle)(void *ctx);
+    /* u was created (online) or is about to be freed (not online); NULL:
+     * nobody asks. */
+    void (*presence)(void *ctx, struct user *u, bool online);
 };
 
 enum hub_err {
@@ -170,6 +183,9 @@ struct hub {
     size_t                nrooms, rooms_cap;
     struct room          *room_list;
     uint64_t              guests;   /* the last guestN handed out */
+    bool                  trust;    /* set while the cluster replays what
+                                     * another node decided: joins, modes,
+                                     * topics and kicks skip the checks */
     uint64_t              marks;    /* hub_each_sharer()'s generation */
     struct hub_gone       gone[HUB_WHOWAS_MAX];     /* a ring, for WHOWAS */
     size_t                ngone;    /* ever recorded */

@@ -141,6 +141,9 @@ chat_line_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
         n = snprintf(buf, cap, "*** %s invites you to %s (/join %s)\n", from,
                      room, room);
         break;
+    case HUB_SERVER:
+        n = snprintf(buf, cap, "*** %.*s\n", t, text);
+        break;
     }
     if (n < 0)
         return 0;

@@ -105,6 +105,7 @@ config_profile(struct config *cfg, const char *name)
     cfg->pace = p->pace;
     cfg->flood_burst = CONFIG_FLOOD_BURST;
     cfg->flood_rate = CONFIG_FLOOD_RATE;
+    cfg->cluster_expiry = 15;
     return 0;
 }
 
@@ -230,7 +231,10 @@ config_usage(void *stream)
 "      --tls-key FILE     PEM private key of the TLS doors; SIGHUP reads\n"
 "                         both again (new clients get the new pair)\n"
 "      --oper NAME:PASSWORD  an IRC operator's name and password (chat)\n"
-"      --node-name NAME   this server's name (IRC; default chatd)\n"
+"      --node-name NAME   this server's name (IRC, cluster; default chatd,\n"
+"                         in a cluster the host name and pid)\n"
+"      --cluster URL      redis://HOST:PORT: share rooms, nicknames and\n"
+"                         messages with the other chatd nodes on that Redis\n"
 "      --config FILE      read options from FILE: one 'name value' a line,\n"
 "                         the long names without --; '#' comments; the\n"
 "                         flags win; SIGHUP reads it again\n"
@@ -251,6 +255,7 @@ enum {
     OPT_QUEUE_LIMIT, OPT_ON_OVERFLOW, OPT_IDLE_TIMEOUT, OPT_MAX_CLIENTS,
     OPT_LOG, OPT_MOTD, OPT_NODE_NAME, OPT_OPER, OPT_FLOOD_BURST,
     OPT_FLOOD_RATE, OPT_CONFIG, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY,
+    OPT_CLUSTER, OPT_CLUSTER_EXPIRY,
 };
 
 static const struct option long_opts[] = {
@@ -275,6 +280,9 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    /* Hidden, for tests: how soon a dead node's users are gone. */
+    {"cluster-expiry", required_argument, NULL, OPT_CLUSTER_EXPIRY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -322,6 +330,38 @@ set_enum(int *field, const char *opt, const char *val,
     }
     parse_enum_list(list, sizeof(list), names);
     errf(err, "bad --%s '%s' (expected %s)", opt, val, list);
+    return -1;
+}
+
+/* --cluster redis://HOST:PORT ([V6]:PORT too) into cfg. */
+static int
+cluster_url(struct config *cfg, const char *val, char err[ERR_LEN])
+{
+    const char *host = val + sizeof("redis://") - 1, *colon, *end;
+    size_t hlen;
+    long port;
+
+    if (strncmp(val, "redis://", sizeof("redis://") - 1) != 0)
+        goto bad;
+    colon = strrchr(host, ':');
+    if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) == -1)
+        goto bad;
+    end = colon;
+    if (host[0] == '[' && colon > host && colon[-1] == ']') {
+        host++;
+        end--;
+    }
+    hlen = (size_t)(end - host);
+    if (hlen == 0 || hlen >= sizeof(cfg->cluster_host) ||
+        strcspn(host, " /[]@") < hlen)
+        goto bad;
+    memcpy(cfg->cluster_host, host, hlen);
+    cfg->cluster_host[hlen] = '\0';
+    cfg->cluster_port = (int)port;
+    cfg->cluster = val;
+    return 0;
+bad:
+    errf(err, "bad --cluster '%s' (expected redis://HOST:PORT)", val);
     return -1;
 }
 
@@ -404,6 +444,15 @@ set_option(struct config *cfg, int opt, const char *val, char err[ERR_LEN])
             return -1;
         }
         cfg->node_name = val;
+        return 0;
+    case OPT_CLUSTER:
+        return cluster_url(cfg, val, err);
+    case OPT_CLUSTER_EXPIRY:
+        if (parse_long(val, 2, 3600, &n) == -1) {
+            errf(err, "bad --cluster-expiry '%s' (seconds, 2 to 3600)", val);
+            return -1;
+        }
+        cfg->cluster_expiry = (unsigned)n;
         return 0;
     case OPT_FLOOD_BURST:
     case OPT_FLOOD_RATE:

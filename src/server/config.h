@@ -50,6 +50,13 @@ struct config {
     const char   *oper;                 /* --oper NAME:PASSWORD, or NULL */
     const char   *node_name;            /* --node-name (the IRC server
                                          * name), or NULL */
+    const char   *cluster;              /* --cluster redis://HOST:PORT, or
+                                         * NULL: a node of its own */
+    char          cluster_host[256];    /* ... its HOST and PORT */
+    int           cluster_port;
+    unsigned      cluster_expiry;       /* seconds a node's heartbeat and
+                                         * its nicknames outlive it (15;
+                                         * --cluster-expiry, for tests) */
     unsigned      flood_burst;          /* lines at once, then ... */
     unsigned      flood_rate;           /* ... a second: flood control of
                                          * the doors whose protocol asks

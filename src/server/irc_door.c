@@ -176,6 +176,10 @@ irc_door_encode(const struct hub_event *ev, int w, char *buf, size_t cap)
         n = snprintf(buf, cap, ":%s INVITE %s %s\r\n", src, ev->to->nick,
                      room);
         break;
+    case HUB_SERVER:
+        n = snprintf(buf, cap, ":%s NOTICE %s :*** %.*s\r\n", u->nick,
+                     ev->to->nick, t, text);
+        break;
     }
     if (n < 0)
         return 0;

@@ -125,6 +125,8 @@ before_wait(struct loop *l, void *arg)
     struct timespec ts;
     uint64_t ms;
 
+    if (srv->cluster != NULL)
+        cluster_settle(srv->cluster);
     do {
         route_settle(&srv->route);
         conn_set_flush(&srv->conns);
@@ -283,8 +285,9 @@ read_motd(const char *path, char **out, size_t *outlen, char err[ERR_LEN])
     return 0;
 }
 
+/* What the cluster hands back for local clients. */
 static void
-hub_to_room(void *ctx, const struct hub_event *ev, const struct user *except)
+local_to_room(void *ctx, const struct hub_event *ev, const struct user *except)
 {
     struct server *srv = ctx;
 
@@ -292,11 +295,42 @@ hub_to_room(void *ctx, const struct hub_event *ev, const struct user *except)
 }
 
 static void
-hub_to_user(void *ctx, struct user *u, const struct hub_event *ev)
+local_to_user(void *ctx, struct user *u, const struct hub_event *ev)
 {
     struct server *srv = ctx;
 
     route_to_user(&srv->route, u, ev);
+}
+
+static const struct cluster_ops cluster_ops = {local_to_room, local_to_user};
+
+/* In a cluster, the cluster sees each event first (cluster.h). */
+static void
+hub_to_room(void *ctx, const struct hub_event *ev, const struct user *except)
+{
+    struct server *srv = ctx;
+
+    if (srv->cluster == NULL ||
+        !cluster_room_event(srv->cluster, ev, except))
+        route_to_room(&srv->route, ev, except);
+}
+
+static void
+hub_to_user(void *ctx, struct user *u, const struct hub_event *ev)
+{
+    struct server *srv = ctx;
+
+    if (srv->cluster == NULL || !cluster_user_event(srv->cluster, u, ev))
+        route_to_user(&srv->route, u, ev);
+}
+
+static void
+hub_presence(void *ctx, struct user *u, bool online)
+{
+    struct server *srv = ctx;
+
+    if (srv->cluster != NULL)
+        cluster_presence(srv->cluster, u, online);
 }
 
 static void
@@ -307,7 +341,8 @@ hub_settle(void *ctx)
     route_settle(&srv->route);
 }
 
-static const struct hub_ops hub_ops = {hub_to_room, hub_to_user, hub_settle};
+static const struct hub_ops hub_ops = {hub_to_room, hub_to_user, hub_settle,
+                                        hub_presence};
 
 static enum log_level
 level_of(enum logfmt f)
@@ -413,6 +448,7 @@ server_fini(struct server *srv)
     size_t i;
 
     conn_set_fini(&srv->conns);
+    cluster_free(srv->cluster);
     route_fini(&srv->route);
     hub_fini(&srv->hub);
     for (i = 0; i < srv->nlisteners; i++) {
@@ -432,6 +468,29 @@ server_fini(struct server *srv)
     }
     free(srv->retired);
     log_flush();
+}
+
+/* --cluster: this node's name (--node-name, or host name and pid), and
+ * guest names that other nodes are unlikely to hand out too. */
+static int
+join_cluster(struct server *srv, char err[ERR_LEN])
+{
+    struct cluster_config cc = {srv->cfg->cluster_host, srv->cfg->cluster_port,
+                                srv->cfg->node_name, srv->cfg->cluster_expiry};
+    char name[64 + 16], host[64] = "chatd";
+
+    if (cc.node == NULL) {
+        gethostname(host, sizeof(host) - 1);
+        host[sizeof(host) - 1] = '\0';
+        host[strcspn(host, ". \t:")] = '\0';
+        snprintf(name, sizeof(name), "%.40s-%ld", host, (long)getpid());
+        cc.node = name;
+    }
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    srv->hub.guests = (uint64_t)(rand() % 9000 + 1000) * 100;
+    srv->cluster = cluster_new(&srv->loop, &srv->hub, &cc, &cluster_ops, srv,
+                               err);
+    return srv->cluster != NULL ? 0 : -1;
 }
 
 int
@@ -478,6 +537,10 @@ server_run(const struct config *cfg, char err[ERR_LEN])
         return 1;
     }
     setup_protocols(&srv);
+    if (cfg->cluster != NULL && join_cluster(&srv, err) == -1) {
+        server_fini(&srv);
+        return 1;
+    }
     srv.spare_fd = sock_spare_open();
     log_set_buffered(1);
     if (loop_run(&srv.loop) == -1) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/cluster.h"
 #include "hub/hub.h"
 #include "loop/loop.h"
 #include "net/addr.h"
@@ -44,6 +45,7 @@ struct server {
     struct console       console;
     struct route         route;
     struct hub           hub;           /* the chat profile's users, rooms */
+    struct cluster      *cluster;       /* owned: --cluster's, or NULL */
     struct lab           lab;           /* the exercises' routing */
     char                *motd;          /* owned, cleaned, or NULL */
     size_t               motdlen;

@@ -174,7 +174,7 @@ fake_settle(void *ctx)
 }
 
 static const struct hub_ops fake_ops = {fake_to_room, fake_to_user,
-                                        fake_settle};
+                                        fake_settle, NULL};
 
 static void
 forget(struct fake *fk)

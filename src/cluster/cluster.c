@@ -1,0 +1,1426 @@
+/* cluster.c -- rooms, nicknames and presence across chatd nodes, through
+ * Redis (see cluster.h for the model). */
+#include "cluster/cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cluster/redis_loop.h"
+#include "proto/cmsg.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define DEADLINE_MS    5000     /* an unanswered command: the link stalled */
+#define PROBE_MS       2000     /* a message to ourselves this often */
+#define TICK_MS        500
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define CHAN_MAX       (sizeof("chatd:members:") + 2 * CMSG_FIELD_MAX + 2)
+
+_Static_assert((int)CMSG_SAY == (int)HUB_SAY &&
+               (int)CMSG_INVITE == (int)HUB_INVITE,
+               "cmsg kinds follow hub kinds");
+
+enum cstate { CL_DOWN, CL_CONNECTING, CL_SYNCING, CL_UP };
+
+/* Another node, as far as its users here go. */
+struct cnode {
+    struct cnode *next;
+    uint64_t      nusers;       /* its users in our hub */
+    uint64_t      out_seq;      /* our sequence on its node channel */
+    char          name[CMSG_FIELD_MAX + 1];
+};
+
+/* The cluster's record of a hub user (user->cluster). */
+struct cuser {
+    struct cnode *node;                 /* NULL: a local user */
+    char          pubnick[NICK_MAX + 1];/* local: the name others know */
+};
+
+struct pend {
+    struct pend *next;
+    size_t       len;
+    char         data[];
+};
+
+/* A room with local members: its channel and our sequence on it. */
+struct croom {
+    struct croom *next;
+    int           subscribed;   /* confirmed by Redis */
+    uint64_t      seq;
+    struct pend  *head, **tail; /* published once subscribed */
+    char          name[ROOM_MAX + 1];
+    char          chan[CHAN_MAX];
+};
+
+/* The last sequence number seen from a node on a channel. */
+struct seen {
+    struct seen *next;
+    uint64_t     last;
+    char         node[CMSG_FIELD_MAX + 1];
+    char         chan[CHAN_MAX];
+};
+
+struct cluster {
+    struct loop              *loop;     /* borrowed */
+    struct hub               *hub;      /* borrowed */
+    const struct cluster_ops *ops;      /* borrowed */
+    void                     *ctx;
+    char                      host[256];
+    int                       port;
+    char                      node[CMSG_FIELD_MAX + 1];
+    char                      nodechan[CHAN_MAX];
+    unsigned                  expiry;
+    struct redis_link         pub, sub;
+    enum cstate               state;
+    int                       told_lost;    /* clients know it is lost */
+    unsigned                  attempt;      /* reconnects since up */
+    struct loop_timer         retry, tick;
+    unsigned                  subs_waiting;
+    uint64_t                  probe_seq, probe_at;
+    int                       probe_out;
+    uint64_t                  beat_at;      /* last heartbeat, renewal */
+    int                       applying;     /* replaying: deliver here */
+    int                       quiet;        /* ... and say nothing */
+    int                       sweep;        /* rooms or users may be done */
+    int                       load_wanted;
+    struct cnode             *creating;     /* presence(): a remote user */
+    struct croom             *rooms;
+    struct cnode             *nodes;
+    struct seen              *seen;
+    uint64_t                  gaps, reconnects;
+};
+
+static void fail(struct cluster *c, const char *why);
+static void claim(struct cluster *c, struct user *u);
+
+/* --- names ------------------------------------------------------------- */
+
+/* src into dst (cap bytes), cut to fit, NUL-terminated. */
+static void
+scpy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void
+lower(char *out, const char *s)
+{
+    for (; *s != '\0'; s++)
+        *out++ = (char)name_fold((unsigned char)*s);
+    *out = '\0';
+}
+
+static void
+room_chan(char *chan, const char *room)
+{
+    char low[ROOM_MAX + 1];
+
+    lower(low, room);
+    snprintf(chan, CHAN_MAX, "chatd:room:%s", low);
+}
+
+static void
+nick_key(char *key, const char *nick)
+{
+    char low[NICK_MAX + 1];
+
+    lower(low, nick);
+    snprintf(key, CHAN_MAX, "chatd:nick:%s", low);
+}
+
+static struct cuser *
+cuser_of(const struct user *u)
+{
+    return u->cluster;
+}
+
+static bool
+is_local(const struct user *u)
+{
+    return u->cluster != NULL && cuser_of(u)->node == NULL;
+}
+
+static struct cnode *
+node_get(struct cluster *c, const char *name, size_t len)
+{
+    struct cnode *n;
+
+    for (n = c->nodes; n != NULL; n = n->next)
+        if (strlen(n->name) == len && memcmp(n->name, name, len) == 0)
+            return n;
+    n = xcalloc(1, sizeof(*n));
+    memcpy(n->name, name, len);
+    n->next = c->nodes;
+    c->nodes = n;
+    return n;
+}
+
+static struct croom *
+croom_find(struct cluster *c, const char *name)
+{
+    struct croom *cr;
+
+    for (cr = c->rooms; cr != NULL; cr = cr->next)
+        if (name_eq(cr->name, name))
+            return cr;
+    return NULL;
+}
+
+static bool
+has_local(const struct room *r)
+{
+    const struct member *m;
+
+    for (m = r->members; m != NULL; m = m->rnext)
+        if (is_local(m->user))
+            return true;
+    return false;
+}
+
+/* --- telling local clients --------------------------------------------- */
+
+struct notice_arg {
+    struct cluster *c;
+    const char     *text;
+};
+
+static void
+notice_one(struct user *u, void *arg)
+{
+    struct notice_arg *na = arg;
+    struct user from;
+    struct hub_event ev = {.kind = HUB_SERVER, .from = &from, .to = u,
+                           .text = na->text, .len = strlen(na->text)};
+
+    if (!is_local(u) || u->client == NULL)
+        return;
+    memset(&from, 0, sizeof(from));
+    snprintf(from.nick, sizeof(from.nick), "%.*s", NICK_MAX, na->c->node);
+    na->c->ops->to_user(na->c->ctx, u, &ev);
+}
+
+static void
+notice(struct cluster *c, struct user *u, const char *text)
+{
+    struct notice_arg na = {c, text};
+
+    if (u != NULL)
+        notice_one(u, &na);
+    else
+        hub_each_user(c->hub, notice_one, &na);
+}
+
+/* --- sending ----------------------------------------------------------- */
+
+static void
+publish(struct cluster *c, const char *chan, const char *data, size_t len)
+{
+    const char *argv[3] = {"PUBLISH", chan, data};
+    size_t lens[3] = {7, strlen(chan), len};
+
+    redis_link_argv(&c->pub, NULL, NULL, 3, argv, lens);
+}
+
+static struct cmsg_field
+fld(const char *s)
+{
+    return (struct cmsg_field){s, s != NULL ? strlen(s) : 0};
+}
+
+/* Encode ev as from this node with seq into buf; 0 if it cannot be. */
+static size_t
+encode(struct cluster *c, char *buf, size_t cap, const struct hub_event *ev,
+       uint64_t seq, enum cmsg_kind kind, unsigned flags, const char *room)
+{
+    struct cmsg m = {.node = fld(c->node), .seq = seq, .kind = kind,
+                     .flags = flags, .nick = fld(ev->from->nick),
+                     .ident = fld(hub_ident(ev->from)),
+                     .host = fld(ev->from->host), .room = fld(room),
+                     .to = fld(ev->to != NULL ? ev->to->nick : NULL),
+                     .old = fld(ev->old),
+                     .text = {ev->text != NULL ? ev->text : "", ev->len}};
+
+    return cmsg_encode(buf, cap, &m);
+}
+
+/* Publish ev on room's channel (queued until it is subscribed). */
+static void
+publish_room(struct cluster *c, struct croom *cr, const struct hub_event *ev,
+             enum cmsg_kind kind, unsigned flags)
+{
+    char buf[CMSG_MAX];
+    size_t n = encode(c, buf, sizeof(buf), ev, cr->seq + 1, kind, flags,
+                      cr->name);
+    struct pend *p;
+
+    if (n == 0) {
+        log_warnx("cluster: cannot encode a %s event in %s",
+                  cmsg_kind_names[kind], cr->name);
+        return;
+    }
+    cr->seq++;
+    if (cr->subscribed) {
+        publish(c, cr->chan, buf, n);
+        return;
+    }
+    p = xmalloc(sizeof(*p) + n);
+    p->next = NULL;
+    p->len = n;
+    memcpy(p->data, buf, n);
+    *cr->tail = p;
+    cr->tail = &p->next;
+}
+
+static void
+drop_pending(struct croom *cr)
+{
+    struct pend *p;
+
+    while ((p = cr->head) != NULL) {
+        cr->head = p->next;
+        free(p);
+    }
+    cr->tail = &cr->head;
+}
+
+/* Membership of nick in room on node: "room TAB nick" -> "ident TAB host
+ * TAB modes" in chatd:members:<node> (set, or deleted). */
+static void
+member_write(struct cluster *c, const char *node, const char *room,
+             const struct user *u, unsigned modes, bool set)
+{
+    char key[CHAN_MAX], field[ROOM_MAX + NICK_MAX + 2], val[160];
+
+    snprintf(key, sizeof(key), "chatd:members:%s", node);
+    snprintf(field, sizeof(field), "%s\t%s", room, u->nick);
+    if (!set) {
+        redis_link_command(&c->pub, NULL, NULL, "HDEL %s %s", key, field);
+        return;
+    }
+    snprintf(val, sizeof(val), "%s\t%s\t%u", hub_ident(u), u->host, modes);
+    redis_link_command(&c->pub, NULL, NULL, "HSET %s %s %s", key, field,
+                       val);
+}
+
+/* --- subscriptions ----------------------------------------------------- */
+
+static void on_message(redisAsyncContext *ac, void *reply, void *priv);
+
+static void
+subscribe(struct cluster *c, const char *chan)
+{
+    if (redis_link_command(&c->sub, on_message, c, "SUBSCRIBE %s", chan) ==
+        0) {
+        c->subs_waiting++;
+        redis_link_expect(&c->sub, 1);
+    }
+}
+
+/* A room now has local members: keep a record, subscribe if up. */
+static struct croom *
+croom_want(struct cluster *c, const char *name)
+{
+    struct croom *cr = croom_find(c, name);
+
+    if (cr != NULL)
+        return cr;
+    cr = xcalloc(1, sizeof(*cr));
+    scpy(cr->name, sizeof(cr->name), name);
+    room_chan(cr->chan, name);
+    cr->tail = &cr->head;
+    cr->next = c->rooms;
+    c->rooms = cr;
+    if (c->state == CL_UP || c->state == CL_SYNCING)
+        subscribe(c, cr->chan);
+    return cr;
+}
+
+static void
+forget_seen(struct cluster *c, const char *node, const char *chan)
+{
+    struct seen **p = &c->seen, *s;
+
+    while ((s = *p) != NULL)
+        if ((node == NULL || strcmp(s->node, node) == 0) &&
+            (chan == NULL || strcmp(s->chan, chan) == 0)) {
+            *p = s->next;
+            free(s);
+        } else {
+            p = &s->next;
+        }
+}
+
+/* Count a gap in node's sequence on chan. */
+static void
+check_seq(struct cluster *c, const struct cmsg *m, const char *node,
+          const char *chan)
+{
+    struct seen *s;
+
+    for (s = c->seen; s != NULL; s = s->next)
+        if (strcmp(s->node, node) == 0 && strcmp(s->chan, chan) == 0)
+            break;
+    if (s == NULL) {
+        s = xcalloc(1, sizeof(*s));
+        scpy(s->node, sizeof(s->node), node);
+        scpy(s->chan, sizeof(s->chan), chan);
+        s->next = c->seen;
+        c->seen = s;
+    } else if (m->seq > s->last + 1) {
+        c->gaps += m->seq - s->last - 1;
+        log_warnx("cluster: %llu message(s) of node %s on %s lost "
+                  "(sequence %llu after %llu)",
+                  (unsigned long long)(m->seq - s->last - 1), node, chan,
+                  (unsigned long long)m->seq, (unsigned long long)s->last);
+    }
+    /* A number at or below the last: the sender started the channel
+     * again (its room emptied, or it restarted); count from there. */
+    s->last = m->seq;
+}
+
+/* --- applying what arrives --------------------------------------------- */
+
+/* A copy of a field, NUL-terminated, cut to fit. */
+static void
+cpy(char *out, size_t cap, struct cmsg_field f)
+{
+    size_t n = f.len < cap - 1 ? f.len : cap - 1;
+
+    memcpy(out, f.p, n);
+    out[n] = '\0';
+}
+
+/* The message's fields as C strings. */
+struct got {
+    char node[CMSG_FIELD_MAX + 1], nick[CMSG_FIELD_MAX + 1];
+    char ident[CMSG_FIELD_MAX + 1], host[CMSG_FIELD_MAX + 1];
+    char room[CMSG_FIELD_MAX + 1], to[CMSG_FIELD_MAX + 1];
+    char old[CMSG_FIELD_MAX + 1];
+};
+
+/* A stand-in for a user named in a message (encoders read nick, ident and
+ * host only). */
+static void
+fake_user(struct user *u, const char *nick, const char *ident,
+          const char *host)
+{
+    memset(u, 0, sizeof(*u));
+    scpy(u->nick, sizeof(u->nick), nick);
+    scpy(u->ident, sizeof(u->ident), ident);
+    scpy(u->host, sizeof(u->host), host);
+}
+
+/* The user nick of node n here, added if missing; NULL if the nickname is
+ * someone else's here. */
+static struct user *
+remote_user(struct cluster *c, struct cnode *n, const struct got *g)
+{
+    struct user *u = hub_user_find(c->hub, g->nick, strlen(g->nick));
+    enum hub_err err;
+
+    if (u != NULL) {
+        if (u->cluster != NULL && cuser_of(u)->node == n)
+            return u;
+        log_warnx("cluster: %s of node %s has the nickname of another user "
+                  "here: ignored", g->nick, n->name);
+        return NULL;
+    }
+    c->creating = n;
+    u = hub_user_new(c->hub, g->nick, strlen(g->nick), g->host,
+                     strlen(g->host), NULL, &err);
+    c->creating = NULL;
+    if (u == NULL)
+        return NULL;
+    hub_user_describe(u, g->ident, strlen(g->ident), NULL, 0);
+    c->sweep = 1;
+    return u;
+}
+
+/* The remote user of the message, a member of r (added without a word if
+ * it was not), or NULL. */
+static struct user *
+remote_member(struct cluster *c, struct cnode *n, const struct got *g,
+              struct room *r, unsigned modes)
+{
+    struct user *u = remote_user(c, n, g);
+    struct room *out;
+    struct member *m;
+    bool joined;
+
+    if (u == NULL)
+        return NULL;
+    if ((m = hub_member(u, r)) == NULL) {
+        c->quiet++;
+        hub_join(c->hub, u, r->name, strlen(r->name), NULL, &out, &joined);
+        c->quiet--;
+        if ((m = hub_member(u, r)) == NULL)
+            return NULL;
+        m->modes = modes;
+    }
+    return u;
+}
+
+/* "+o bob", "-t", "+l 10": hub_mode's arguments. */
+static void
+apply_mode(struct cluster *c, struct user *u, struct room *r,
+           const char *text)
+{
+    char arg[CMSG_TEXT_MAX + 1];
+
+    if ((text[0] != '+' && text[0] != '-') || text[1] == '\0')
+        return;
+    arg[0] = '\0';
+    if (text[2] == ' ')
+        scpy(arg, sizeof(arg), text + 3);
+    hub_mode(c->hub, u, r, text[1], text[0] == '+',
+             arg[0] != '\0' ? arg : NULL);
+}
+
+/* Our own event, back from Redis: deliver it to the members here. */
+static void
+deliver_own(struct cluster *c, const struct cmsg *m, const struct got *g)
+{
+    struct room *r = hub_room_find(c->hub, g->room, strlen(g->room));
+    struct user from, to, *except = NULL;
+    struct hub_event ev = {.kind = (enum hub_kind)m->kind, .from = &from,
+                           .room = r, .text = m->text.p, .len = m->text.len,
+                           .old = g->old};
+
+    if (r == NULL || m->kind == CMSG_NICK || m->kind == CMSG_QUIT ||
+        m->kind == CMSG_HELLO)
+        return;
+    fake_user(&from, g->nick, g->ident, g->host);
+    fake_user(&to, g->to, "", "");
+    if (g->to[0] != '\0')
+        ev.to = &to;
+    if (m->flags & CMSG_F_NOECHO) {
+        except = hub_user_find(c->hub, g->nick, strlen(g->nick));
+        if (except != NULL && !is_local(except))
+            except = NULL;
+    }
+    c->ops->to_room(c->ctx, &ev, except);
+}
+
+/* A private message, notice or invitation for a user here. */
+static void
+deliver_private(struct cluster *c, const struct cmsg *m, const struct got *g)
+{
+    struct user *to = hub_user_find(c->hub, g->to, strlen(g->to));
+    struct user from;
+    static struct room room;        /* only its name is read */
+    struct hub_event ev = {.kind = (enum hub_kind)m->kind, .from = &from,
+                           .text = m->text.p, .len = m->text.len};
+
+    if (to == NULL || !is_local(to))
+        return;
+    fake_user(&from, g->nick, g->ident, g->host);
+    ev.to = to;
+    if (g->room[0] != '\0') {
+        scpy(room.name, sizeof(room.name), g->room);
+        ev.room = &room;
+    }
+    c->ops->to_user(c->ctx, to, &ev);
+}
+
+/* Another node's event: change who is where here, and tell the members
+ * here, as if it had happened here. */
+static void
+apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
+{
+    struct cnode *n = node_get(c, g->node, strlen(g->node));
+    struct room *r = hub_room_find(c->hub, g->room, strlen(g->room));
+    struct user *u, *t;
+    struct room *out;
+    bool joined;
+
+    if (m->kind == CMSG_PRIVATE || m->kind == CMSG_INVITE ||
+        (m->kind == CMSG_NOTICE && g->to[0] != '\0')) {
+        deliver_private(c, m, g);
+        return;
+    }
+    if (m->kind == CMSG_QUIT || m->kind == CMSG_NICK) {
+        u = hub_user_find(c->hub, m->kind == CMSG_NICK ? g->old : g->nick,
+                          strlen(m->kind == CMSG_NICK ? g->old : g->nick));
+        if (u == NULL || u->cluster == NULL || cuser_of(u)->node != n)
+            return;             /* not known here, or told already */
+        if (m->kind == CMSG_QUIT) {
+            char reason[CMSG_TEXT_MAX + 1];
+
+            cpy(reason, sizeof(reason), m->text);
+            hub_user_quit(c->hub, u, reason);
+        }
+        else if (hub_nick(c->hub, u, g->nick, strlen(g->nick)) != HUB_OK)
+            log_warnx("cluster: %s of node %s cannot be %s here", g->old,
+                      n->name, g->nick);
+        return;
+    }
+    if (r == NULL || !has_local(r))
+        return;                 /* nobody here to tell */
+    switch (m->kind) {
+    case CMSG_JOIN:
+        u = remote_user(c, n, g);
+        if (u != NULL && hub_member(u, r) == NULL)
+            hub_join(c->hub, u, r->name, strlen(r->name), NULL, &out,
+                     &joined);
+        break;
+    case CMSG_HELLO:
+        c->quiet++;
+        remote_member(c, n, g, r,
+                      (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
+                          (m->flags & CMSG_F_VOICE ? MEMBER_VOICE : 0));
+        c->quiet--;
+        break;
+    case CMSG_PART:
+        u = remote_user(c, n, g);
+        if (u != NULL && hub_member(u, r) != NULL)
+            hub_part(c->hub, u, r, m->text.p, m->text.len);
+        c->sweep = 1;
+        break;
+    case CMSG_TOPIC:
+        if ((u = remote_member(c, n, g, r, 0)) != NULL)
+            hub_topic(c->hub, u, r, m->text.p, m->text.len);
+        break;
+    case CMSG_MODE: {
+        char text[CMSG_TEXT_MAX + 1];
+
+        cpy(text, sizeof(text), m->text);
+        if ((u = remote_member(c, n, g, r, 0)) != NULL)
+            apply_mode(c, u, r, text);
+        break;
+    }
+    case CMSG_KICK:
+        t = hub_user_find(c->hub, g->to, strlen(g->to));
+        if ((u = remote_member(c, n, g, r, 0)) != NULL && t != NULL &&
+            hub_member(t, r) != NULL)
+            hub_kick(c->hub, u, r, t, m->text.p, m->text.len);
+        c->sweep = 1;
+        break;
+    default: {                  /* said, did, noticed: nothing changes */
+        struct user from;
+        struct hub_event ev = {.kind = (enum hub_kind)m->kind,
+                               .from = &from, .room = r,
+                               .text = m->text.p, .len = m->text.len};
+
+        remote_member(c, n, g, r, 0);
+        fake_user(&from, g->nick, g->ident, g->host);
+        c->ops->to_room(c->ctx, &ev, NULL);
+        break;
+    }
+    }
+}
+
+static bool
+fields_ok(const struct cmsg *m, const struct got *g)
+{
+    if (m->kind == CMSG_PROBE)
+        return true;
+    if (!nick_is_valid(g->nick, strlen(g->nick)))
+        return false;
+    if (g->room[0] != '\0' && !room_is_valid(g->room, strlen(g->room)))
+        return false;
+    if (g->to[0] != '\0' && !nick_is_valid(g->to, strlen(g->to)))
+        return false;
+    return g->old[0] == '\0' || nick_is_valid(g->old, strlen(g->old));
+}
+
+static void
+handle(struct cluster *c, const char *chan, const char *data, size_t len)
+{
+    const char *why;
+    struct cmsg m;
+    struct got g;
+
+    if (cmsg_parse(data, len, &m, &why) == -1) {
+        log_warnx("cluster: a bad message on %s: %s", chan, why);
+        return;
+    }
+    cpy(g.node, sizeof(g.node), m.node);
+    cpy(g.nick, sizeof(g.nick), m.nick);
+    cpy(g.ident, sizeof(g.ident), m.ident);
+    cpy(g.host, sizeof(g.host), m.host);
+    cpy(g.room, sizeof(g.room), m.room);
+    cpy(g.to, sizeof(g.to), m.to);
+    cpy(g.old, sizeof(g.old), m.old);
+    if (m.kind == CMSG_PROBE) {
+        if (strcmp(g.node, c->node) == 0 && m.seq == c->probe_seq) {
+            c->probe_out = 0;
+            if (c->subs_waiting == 0)
+                redis_link_expect(&c->sub, 0);
+        }
+        return;
+    }
+    if (!fields_ok(&m, &g)) {
+        log_warnx("cluster: a bad message on %s: bad names", chan);
+        return;
+    }
+    check_seq(c, &m, g.node, chan);
+    c->applying++;
+    c->hub->trust = true;
+    if (strcmp(g.node, c->node) == 0)
+        deliver_own(c, &m, &g);
+    else
+        apply_remote(c, &m, &g);
+    c->hub->trust = false;
+    c->applying--;
+}
+
+/* --- the subscriber link ----------------------------------------------- */
+
+static void become_up(struct cluster *c);
+
+static void
+subscribed(struct cluster *c, const char *chan)
+{
+    struct croom *cr;
+    struct pend *p;
+
+    for (cr = c->rooms; cr != NULL; cr = cr->next)
+        if (strcmp(cr->chan, chan) == 0 && !cr->subscribed) {
+            cr->subscribed = 1;
+            for (p = cr->head; p != NULL; p = p->next)
+                publish(c, cr->chan, p->data, p->len);
+            drop_pending(cr);
+            c->load_wanted = 1;
+        }
+    if (c->subs_waiting > 0 && --c->subs_waiting == 0) {
+        if (!c->probe_out)
+            redis_link_expect(&c->sub, 0);
+        if (c->state == CL_SYNCING)
+            become_up(c);
+    }
+}
+
+static void
+on_message(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct cluster *c = priv;
+    redisReply *r = reply, *type, *chan;
+
+    (void)ac;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+        return;
+    type = r->element[0];
+    chan = r->element[1];
+    if (type->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING)
+        return;
+    if (strcmp(type->str, "message") == 0 &&
+        r->element[2]->type == REDIS_REPLY_STRING)
+        handle(c, chan->str, r->element[2]->str, r->element[2]->len);
+    else if (strcmp(type->str, "subscribe") == 0)
+        subscribed(c, chan->str);
+}
+
+/* --- nicknames --------------------------------------------------------- */
+
+/* Claim KEYS[1] for node ARGV[1] for ARGV[2] seconds, unless another
+ * node holds it: 1 if ours now, 0 if not. */
+static const char claim_lua[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v and v ~= ARGV[1] then return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1";
+/* Give KEYS[1] up if node ARGV[1] holds it. */
+static const char release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "redis.call('DEL', KEYS[1]) end return 1";
+
+struct claim_req {
+    struct cluster *c;
+    char            nick[NICK_MAX + 1];
+};
+
+static void
+release(struct cluster *c, const char *nick)
+{
+    char key[CHAN_MAX];
+
+    nick_key(key, nick);
+    redis_link_command(&c->pub, NULL, NULL, "EVAL %s 1 %s %s", release_lua,
+                       key, c->node);
+}
+
+/* Tell the other nodes that u, known there as pubnick, is now u->nick. */
+static void
+announce_nick(struct cluster *c, struct user *u)
+{
+    struct cuser *cu = cuser_of(u);
+    struct user old;
+    struct hub_event ev = {.kind = HUB_NICK, .from = u, .old = cu->pubnick};
+    struct member *m;
+
+    fake_user(&old, cu->pubnick, hub_ident(u), u->host);
+    for (m = u->rooms; m != NULL; m = m->unext) {
+        struct croom *cr = croom_find(c, m->room->name);
+
+        if (cr == NULL)
+            continue;
+        publish_room(c, cr, &ev, CMSG_NICK, 0);
+        member_write(c, c->node, m->room->name, &old, 0, false);
+        member_write(c, c->node, m->room->name, u, m->modes, true);
+    }
+    if (!name_eq(cu->pubnick, u->nick))
+        release(c, cu->pubnick);
+    scpy(cu->pubnick, sizeof(cu->pubnick), u->nick);
+}
+
+/* Another node holds u's nickname: u takes its former one back if it is
+ * still ours, or a guest name. */
+static void
+refuse_nick(struct cluster *c, struct user *u)
+{
+    struct cuser *cu = cuser_of(u);
+    char taken[NICK_MAX + 1], next[NICK_MAX + 1], text[160];
+
+    scpy(taken, sizeof(taken), u->nick);
+    if (!name_eq(cu->pubnick, u->nick) &&
+        hub_user_find(c->hub, cu->pubnick, strlen(cu->pubnick)) == NULL)
+        scpy(next, sizeof(next), cu->pubnick);
+    else
+        hub_guest_nick(c->hub, next);
+    log_event("cluster: %s is taken on another node: %s is now %s", taken,
+              taken, next);
+    snprintf(text, sizeof(text), "nickname %s is taken on another server; "
+             "you are now %s", taken, next);
+    hub_nick(c->hub, u, next, strlen(next));
+    notice(c, u, text);
+}
+
+static void
+on_claim(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct claim_req *q = priv;
+    struct cluster *c = q->c;
+    redisReply *r = reply;
+    struct user *u;
+
+    (void)ac;
+    u = hub_user_find(c->hub, q->nick, strlen(q->nick));
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER && u != NULL &&
+        is_local(u) && strcmp(u->nick, q->nick) == 0) {
+        if (r->integer == 0)
+            refuse_nick(c, u);
+        else if (strcmp(cuser_of(u)->pubnick, u->nick) != 0)
+            announce_nick(c, u);
+    }
+    free(q);
+}
+
+static void
+claim(struct cluster *c, struct user *u)
+{
+    struct claim_req *q;
+    char key[CHAN_MAX], ttl[16];
+
+    if (c->state != CL_UP)
+        return;
+    q = xmalloc(sizeof(*q));
+    q->c = c;
+    scpy(q->nick, sizeof(q->nick), u->nick);
+    nick_key(key, u->nick);
+    snprintf(ttl, sizeof(ttl), "%u", c->expiry * 2);
+    if (redis_link_command(&c->pub, on_claim, q, "EVAL %s 1 %s %s %s",
+                           claim_lua, key, c->node, ttl) == -1)
+        free(q);
+}
+
+/* --- coming up: subscribe, claim, write membership, load the others --- */
+
+struct load_req {
+    struct cluster *c;
+    char            node[CMSG_FIELD_MAX + 1];
+};
+
+/* One node's membership ("room TAB nick" -> "ident TAB host TAB modes"):
+ * its users in our rooms join them here, without a word. */
+static void
+on_members(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct load_req *q = priv;
+    struct cluster *c = q->c;
+    redisReply *r = reply;
+    size_t i;
+
+    (void)ac;
+    for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+                i + 1 < r->elements; i += 2) {
+        struct cmsg m = {.kind = CMSG_HELLO};
+        struct got g;
+        const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
+        unsigned modes = 0;
+
+        if (f == NULL || v == NULL ||
+            sscanf(f, "%63[^\t]\t%63s", g.room, g.nick) != 2)
+            continue;
+        g.ident[0] = g.host[0] = '\0';
+        sscanf(v, "%63[^\t]\t%63[^\t]\t%u", g.ident, g.host, &modes);
+        g.to[0] = g.old[0] = '\0';
+        scpy(g.node, sizeof(g.node), q->node);
+        m.flags = (modes & MEMBER_OP ? CMSG_F_OP : 0) |
+                  (modes & MEMBER_VOICE ? CMSG_F_VOICE : 0);
+        if (!fields_ok(&m, &g))
+            continue;
+        c->applying++;
+        c->hub->trust = true;
+        apply_remote(c, &m, &g);
+        c->hub->trust = false;
+        c->applying--;
+    }
+    free(q);
+}
+
+static void
+on_nodes(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct cluster *c = priv;
+    redisReply *r = reply;
+    size_t i;
+
+    (void)ac;
+    for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements;
+         i++) {
+        struct load_req *q;
+
+        if (r->element[i]->str == NULL ||
+            strcmp(r->element[i]->str, c->node) == 0 ||
+            r->element[i]->len > CMSG_FIELD_MAX)
+            continue;
+        q = xmalloc(sizeof(*q));
+        q->c = c;
+        scpy(q->node, sizeof(q->node), r->element[i]->str);
+        if (redis_link_command(&c->pub, on_members, q,
+                               "HGETALL chatd:members:%s", q->node) == -1)
+            free(q);
+    }
+}
+
+struct sync_arg {
+    struct cluster *c;
+};
+
+/* u's nickname claimed again, its memberships written and announced. */
+static void
+sync_user(struct user *u, void *arg)
+{
+    struct cluster *c = ((struct sync_arg *)arg)->c;
+    struct member *m;
+
+    if (!is_local(u))
+        return;
+    claim(c, u);
+    for (m = u->rooms; m != NULL; m = m->unext) {
+        struct croom *cr = croom_find(c, m->room->name);
+        struct hub_event ev = {.kind = HUB_JOIN, .from = u, .room = m->room};
+
+        if (cr == NULL)
+            continue;
+        member_write(c, c->node, m->room->name, u, m->modes, true);
+        publish_room(c, cr, &ev, CMSG_HELLO,
+                     (m->modes & MEMBER_OP ? CMSG_F_OP : 0) |
+                         (m->modes & MEMBER_VOICE ? CMSG_F_VOICE : 0));
+    }
+}
+
+static void
+heartbeat(struct cluster *c)
+{
+    redis_link_command(&c->pub, NULL, NULL, "SET chatd:alive:%s 1 EX %u",
+                       c->node, c->expiry);
+    c->beat_at = loop_now(c->loop);
+}
+
+static void
+become_up(struct cluster *c)
+{
+    struct sync_arg sa = {c};
+    unsigned n = 0;
+    struct croom *cr;
+
+    c->state = CL_UP;
+    c->attempt = 0;
+    for (cr = c->rooms; cr != NULL; cr = cr->next)
+        n++;
+    log_warnx("cluster: link up: node %s, %u room(s) subscribed", c->node,
+              n);
+    heartbeat(c);
+    redis_link_command(&c->pub, NULL, NULL, "SADD chatd:nodes %s", c->node);
+    redis_link_command(&c->pub, NULL, NULL, "DEL chatd:members:%s", c->node);
+    hub_each_user(c->hub, sync_user, &sa);
+    c->load_wanted = 1;
+    if (c->told_lost) {
+        log_warnx("cluster: nicknames claimed again and memberships "
+                  "rewritten; telling clients the link is back");
+        notice(c, NULL, "cluster link back");
+        c->told_lost = 0;
+    }
+}
+
+/* Both links connected: subscribe to our node's channel and our rooms. */
+static void
+start_sync(struct cluster *c)
+{
+    const struct room *r;
+    struct croom *cr;
+
+    c->state = CL_SYNCING;
+    c->subs_waiting = 0;
+    c->probe_out = 0;
+    for (r = c->hub->room_list; r != NULL; r = r->next)
+        if (has_local(r))
+            croom_want(c, r->name);
+    subscribe(c, c->nodechan);
+    for (cr = c->rooms; cr != NULL; cr = cr->next)
+        subscribe(c, cr->chan);
+}
+
+/* --- failures and reconnecting ----------------------------------------- */
+
+static void
+on_retry(struct loop *l, void *arg)
+{
+    struct cluster *c = arg;
+    char err[ERR_LEN];
+
+    (void)l;
+    c->state = CL_CONNECTING;
+    log_warnx("cluster: connecting to Redis at %s:%d", c->host, c->port);
+    if (redis_link_open(&c->pub, c->host, c->port, err) == -1 ||
+        redis_link_open(&c->sub, c->host, c->port, err) == -1)
+        fail(c, err);
+}
+
+static void
+fail(struct cluster *c, const char *why)
+{
+    uint64_t delay = BACKOFF_MAX_MS;
+    struct croom *cr;
+
+    if (c->state == CL_DOWN)
+        return;
+    if (c->state == CL_UP && !c->told_lost) {
+        notice(c, NULL, "cluster link lost; messages reach this server only");
+        c->told_lost = 1;
+    }
+    c->state = CL_DOWN;
+    for (cr = c->rooms; cr != NULL; cr = cr->next) {
+        cr->subscribed = 0;
+        drop_pending(cr);
+    }
+    c->subs_waiting = 0;
+    c->probe_out = 0;
+    redis_link_close(&c->pub);
+    redis_link_close(&c->sub);
+    if (c->attempt < 6)
+        delay = (uint64_t)BACKOFF_MIN_MS << c->attempt;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    delay = delay / 2 + (uint64_t)rand() % (delay / 2 + 1);    /* jitter */
+    c->attempt++;
+    c->reconnects++;
+    log_warnx("cluster: %s; local delivery only, reconnecting in %llu ms",
+              why, (unsigned long long)delay);
+    loop_timer_start(c->loop, &c->retry, delay, 0, on_retry, c);
+}
+
+static void
+on_link_up(struct redis_link *rl, int ok, void *arg)
+{
+    struct cluster *c = arg;
+    char why[128];
+
+    if (!ok) {
+        snprintf(why, sizeof(why), "cannot connect the %s link to Redis",
+                 rl->name);
+        fail(c, why);
+        return;
+    }
+    if (c->state == CL_CONNECTING && c->pub.up && c->sub.up)
+        start_sync(c);
+}
+
+static void
+on_link_down(struct redis_link *rl, void *arg)
+{
+    char why[128];
+
+    snprintf(why, sizeof(why), "the %s link to Redis is down", rl->name);
+    fail(arg, why);
+}
+
+static void
+on_link_stall(struct redis_link *rl, void *arg)
+{
+    char why[128];
+
+    snprintf(why, sizeof(why), "the %s link to Redis stalled", rl->name);
+    fail(arg, why);
+}
+
+/* --- the clock: probes, heartbeats, claims, other nodes' health -------- */
+
+static void
+on_alive(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct load_req *q = priv;
+    struct cluster *c = q->c;
+    redisReply *r = reply;
+    struct cnode *n;
+    size_t i;
+
+    (void)ac;
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER || r->integer != 0) {
+        free(q);
+        return;
+    }
+    n = node_get(c, q->node, strlen(q->node));
+    log_warnx("cluster: node %s is gone (no heartbeat): its %llu user(s) "
+              "quit", n->name, (unsigned long long)n->nusers);
+    c->applying++;
+    for (i = 0; i < c->hub->users_cap; i++) {
+        struct user *u = c->hub->users[i], *next;
+
+        for (; u != NULL; u = next) {
+            next = u->hnext;
+            if (u->cluster != NULL && cuser_of(u)->node == n) {
+                hub_user_quit(c->hub, u, "node gone");
+                i = (size_t)-1;     /* the table may have moved: again */
+                break;
+            }
+        }
+    }
+    c->applying--;
+    redis_link_command(&c->pub, NULL, NULL, "SREM chatd:nodes %s", n->name);
+    redis_link_command(&c->pub, NULL, NULL, "DEL chatd:members:%s", n->name);
+    forget_seen(c, n->name, NULL);
+    free(q);
+}
+
+static void
+check_nodes(struct cluster *c)
+{
+    struct cnode *n;
+
+    for (n = c->nodes; n != NULL; n = n->next) {
+        struct load_req *q;
+
+        if (n->nusers == 0)
+            continue;
+        q = xmalloc(sizeof(*q));
+        q->c = c;
+        scpy(q->node, sizeof(q->node), n->name);
+        if (redis_link_command(&c->pub, on_alive, q,
+                               "EXISTS chatd:alive:%s", n->name) == -1)
+            free(q);
+    }
+}
+
+static void
+renew(struct user *u, void *arg)
+{
+    if (is_local(u))
+        claim(arg, u);
+}
+
+static void
+on_tick(struct loop *l, void *arg)
+{
+    struct cluster *c = arg;
+    uint64_t now = loop_now(l), period = c->expiry * 1000 / 3;
+    char buf[CMSG_MAX];
+    struct user self;
+    struct hub_event ev = {.kind = HUB_SAY, .from = &self};
+    size_t n;
+
+    if (c->state != CL_UP)
+        return;
+    if (!c->probe_out && now - c->probe_at >= PROBE_MS) {
+        fake_user(&self, "probe", "", "");
+        n = encode(c, buf, sizeof(buf), &ev, ++c->probe_seq, CMSG_PROBE, 0,
+                   "");
+        publish(c, c->nodechan, buf, n);
+        c->probe_out = 1;
+        c->probe_at = now;
+        redis_link_expect(&c->sub, 1);
+    }
+    if (now - c->beat_at >= period) {
+        heartbeat(c);
+        hub_each_user(c->hub, renew, c);
+        check_nodes(c);
+    }
+}
+
+/* --- the hub's side ---------------------------------------------------- */
+
+bool
+cluster_room_event(struct cluster *c, const struct hub_event *ev,
+                   const struct user *except)
+{
+    struct user *self;
+    struct croom *cr;
+
+    if (c->quiet)
+        return true;
+    if (c->applying || !is_local(ev->from) || ev->room == NULL)
+        return false;
+    cr = ev->kind == HUB_JOIN ? croom_want(c, ev->room->name)
+                              : croom_find(c, ev->room->name);
+    if (ev->kind == HUB_PART || ev->kind == HUB_KICK)
+        c->sweep = 1;
+    if (c->state != CL_UP || cr == NULL)
+        return false;
+    self = hub_user_find(c->hub, ev->from->nick, strlen(ev->from->nick));
+    publish_room(c, cr, ev, (enum cmsg_kind)ev->kind,
+                 except == ev->from ? CMSG_F_NOECHO : 0);
+    if (ev->kind == HUB_JOIN) {
+        const struct member *m = hub_member(ev->from, ev->room);
+
+        member_write(c, c->node, ev->room->name, ev->from,
+                     m != NULL ? m->modes : 0, true);
+    } else if (ev->kind == HUB_PART) {
+        member_write(c, c->node, ev->room->name, ev->from, 0, false);
+        /* It leaves before its copy could come back. */
+        if (self != NULL)
+            c->ops->to_user(c->ctx, self, ev);
+    } else if (ev->kind == HUB_KICK && ev->to != NULL) {
+        struct user *t = hub_user_find(c->hub, ev->to->nick,
+                                       strlen(ev->to->nick));
+
+        if (t != NULL && t->cluster != NULL) {
+            member_write(c, is_local(t) ? c->node : cuser_of(t)->node->name,
+                         ev->room->name, t, 0, false);
+            if (is_local(t))
+                c->ops->to_user(c->ctx, t, ev);
+        }
+    }
+    return true;
+}
+
+/* A private message, notice or invitation for a user on node n. */
+static void
+publish_private(struct cluster *c, struct cnode *n,
+                const struct hub_event *ev)
+{
+    char buf[CMSG_MAX], chan[CHAN_MAX];
+    size_t len = encode(c, buf, sizeof(buf), ev, ++n->out_seq,
+                        (enum cmsg_kind)ev->kind, 0,
+                        ev->room != NULL ? ev->room->name : "");
+
+    snprintf(chan, sizeof(chan), "chatd:node:%s", n->name);
+    if (len > 0)
+        publish(c, chan, buf, len);
+}
+
+bool
+cluster_user_event(struct cluster *c, struct user *u,
+                   const struct hub_event *ev)
+{
+    struct member *m;
+
+    if (c->quiet)
+        return true;
+    if (c->applying || !is_local(ev->from))
+        return false;
+    switch (ev->kind) {
+    case HUB_NICK:
+        if (u == ev->from)
+            claim(c, u);        /* announced once it is ours */
+        return false;
+    case HUB_QUIT:
+        c->sweep = 1;
+        if (u != ev->from || c->state != CL_UP)
+            return false;
+        for (m = u->rooms; m != NULL; m = m->unext) {
+            struct croom *cr = croom_find(c, m->room->name);
+
+            if (cr == NULL)
+                continue;
+            publish_room(c, cr, ev, CMSG_QUIT, 0);
+            member_write(c, c->node, m->room->name, u, 0, false);
+        }
+        return false;
+    case HUB_PRIVATE:
+    case HUB_NOTICE:
+    case HUB_INVITE:
+        if (u->cluster == NULL || cuser_of(u)->node == NULL)
+            return false;
+        if (c->state == CL_UP)
+            publish_private(c, cuser_of(u)->node, ev);
+        return true;
+    default:
+        return false;
+    }
+}
+
+void
+cluster_presence(struct cluster *c, struct user *u, bool online)
+{
+    struct cuser *cu;
+
+    if (online) {
+        cu = xcalloc(1, sizeof(*cu));
+        cu->node = c->creating;
+        if (cu->node != NULL)
+            cu->node->nusers++;
+        scpy(cu->pubnick, sizeof(cu->pubnick), u->nick);
+        u->cluster = cu;
+        if (cu->node == NULL)
+            claim(c, u);
+        return;
+    }
+    cu = cuser_of(u);
+    if (cu == NULL)
+        return;
+    if (cu->node != NULL) {
+        cu->node->nusers--;
+    } else if (c->state == CL_UP) {
+        release(c, u->nick);
+        if (!name_eq(cu->pubnick, u->nick))
+            release(c, cu->pubnick);
+    }
+    c->sweep = 1;
+    free(cu);
+    u->cluster = NULL;
+}
+
+/* Users of other nodes in no room here are forgotten, without a word. */
+static void
+drop_lonely(struct cluster *c)
+{
+    size_t i;
+
+    c->quiet++;
+    for (i = 0; i < c->hub->users_cap; i++) {
+        struct user *u;
+
+        for (u = c->hub->users[i]; u != NULL; u = u->hnext)
+            if (u->rooms == NULL && u->cluster != NULL &&
+                cuser_of(u)->node != NULL) {
+                hub_user_quit(c->hub, u, "gone");
+                i = (size_t)-1;     /* start again: the table changed */
+                break;
+            }
+    }
+    c->quiet--;
+}
+
+void
+cluster_settle(struct cluster *c)
+{
+    struct croom **p = &c->rooms, *cr;
+    struct room *r;
+
+    if (c->sweep) {
+        c->sweep = 0;
+        while ((cr = *p) != NULL) {
+            r = hub_room_find(c->hub, cr->name, strlen(cr->name));
+            if (r != NULL && has_local(r)) {
+                p = &cr->next;
+                continue;
+            }
+            /* No local member left: the others here go silently. */
+            c->quiet++;
+            while ((r = hub_room_find(c->hub, cr->name, strlen(cr->name))) !=
+                   NULL)
+                hub_part(c->hub, r->members->user, r, "", 0);
+            c->quiet--;
+            if (c->state == CL_UP || c->state == CL_SYNCING)
+                redis_link_command(&c->sub, NULL, NULL, "UNSUBSCRIBE %s",
+                                   cr->chan);
+            forget_seen(c, NULL, cr->chan);
+            drop_pending(cr);
+            *p = cr->next;
+            free(cr);
+        }
+        drop_lonely(c);
+    }
+    if (c->load_wanted && c->state == CL_UP) {
+        c->load_wanted = 0;
+        redis_link_command(&c->pub, on_nodes, c, "SMEMBERS chatd:nodes");
+    }
+}
+
+/* --- life -------------------------------------------------------------- */
+
+struct cluster *
+cluster_new(struct loop *l, struct hub *h, const struct cluster_config *cc,
+            const struct cluster_ops *ops, void *ctx, char err[ERR_LEN])
+{
+    struct cluster *c;
+
+    if (strlen(cc->node) > CMSG_FIELD_MAX || cc->node[0] == '\0' ||
+        strpbrk(cc->node, " \t\r\n:") != NULL) {
+        errf(err, "bad node name '%s' for a cluster", cc->node);
+        return NULL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->loop = l;
+    c->hub = h;
+    c->ops = ops;
+    c->ctx = ctx;
+    scpy(c->host, sizeof(c->host), cc->host);
+    c->port = cc->port;
+    scpy(c->node, sizeof(c->node), cc->node);
+    snprintf(c->nodechan, sizeof(c->nodechan), "chatd:node:%s", c->node);
+    c->expiry = cc->expiry < 2 ? 2 : cc->expiry;
+    c->state = CL_DOWN;
+    redis_link_init(&c->pub, l, "publisher", DEADLINE_MS, on_link_up,
+                    on_link_down, on_link_stall, c);
+    redis_link_init(&c->sub, l, "subscriber", DEADLINE_MS, on_link_up,
+                    on_link_down, on_link_stall, c);
+    loop_timer_init(&c->retry);
+    loop_timer_init(&c->tick);
+    loop_timer_start(l, &c->tick, TICK_MS, TICK_MS, on_tick, c);
+    log_warnx("cluster: node %s, Redis at %s:%d", c->node, c->host, c->port);
+    on_retry(l, c);
+    return c;
+}
+
+static void
+free_record(struct user *u, void *arg)
+{
+    (void)arg;
+    free(u->cluster);
+    u->cluster = NULL;
+}
+
+void
+cluster_free(struct cluster *c)
+{
+    struct croom *cr;
+    struct cnode *n;
+
+    if (c == NULL)
+        return;
+    if (c->state == CL_UP && c->pub.ac != NULL) {
+        /* Best effort: the others need not wait for our heartbeat. */
+        redis_link_command(&c->pub, NULL, NULL, "DEL chatd:alive:%s",
+                           c->node);
+        redis_link_command(&c->pub, NULL, NULL, "DEL chatd:members:%s",
+                           c->node);
+        redis_link_command(&c->pub, NULL, NULL, "SREM chatd:nodes %s",
+                           c->node);
+        redisAsyncHandleWrite(c->pub.ac);
+    }
+    loop_timer_stop(c->loop, &c->tick);
+    loop_timer_stop(c->loop, &c->retry);
+    c->state = CL_DOWN;             /* no reconnecting from here on */
+    redis_link_fini(&c->pub);
+    redis_link_fini(&c->sub);
+    hub_each_user(c->hub, free_record, NULL);
+    while ((cr = c->rooms) != NULL) {
+        c->rooms = cr->next;
+        drop_pending(cr);
+        free(cr);
+    }
+    while ((n = c->nodes) != NULL) {
+        c->nodes = n->next;
+        free(n);
+    }
+    forget_seen(c, NULL, NULL);
+    free(c);
+}

@@ -1,0 +1,231 @@
+"""Cluster: three chatd nodes on one redis-server, on loopback.
+
+Users on every node chat in one room and see one order; nicknames are
+unique across nodes; /who lists everyone; a node killed with SIGKILL loses
+its users everywhere (--cluster-expiry 3, a hidden option, so that takes
+seconds, not the default 15-30); Redis killed, stalled (SIGSTOP) or
+dropping the subscribers: clients are told, chat stays local, and it all
+comes back."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from helpers import SLOW, Proc, Server, connect
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS is None,
+                                reason="redis-server is not installed")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Redis:
+    def __init__(self, port):
+        self.port = port
+        self.start()
+
+    def start(self):
+        self.p = Proc([REDIS, "--port", str(self.port), "--bind", "127.0.0.1",
+                       "--save", "", "--appendonly", "no"])
+        self.p.out.wait_for(r"Ready to accept connections", timeout=10)
+
+    def cli(self, *args):
+        return subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
+                              capture_output=True, text=True,
+                              timeout=10).stdout
+
+    def stop(self):
+        if self.p.alive():
+            os.kill(self.p.pid, signal.SIGCONT)
+            self.p.kill()
+
+
+class Client:
+    """A line client: send lines, wait for what arrives."""
+
+    def __init__(self, port):
+        self.s = connect(port)
+        self.buf = ""
+        self.wait(r"Welcome to chatd, (\S+)!")
+
+    def send(self, line):
+        self.s.sendall(line.encode() + b"\n")
+
+    def wait(self, pattern, timeout=5.0):
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {pattern!r} in {self.buf[-800:]!r}")
+            self.s.settimeout(left)
+            try:
+                data = self.s.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise AssertionError(f"closed; no {pattern!r}")
+            self.buf += data.decode("utf-8", "replace")
+
+    def who(self, names, timeout=5.0):
+        """Ask /who until every one of names is listed."""
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            self.send("/who")
+            m = self.wait(r"^\*\*\* #lobby: (.*)$")
+            listed = set(n.lstrip("@+") for n in m.group(1).split())
+            if set(names) <= listed or time.monotonic() > deadline:
+                return listed
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def cluster():
+    redis = Redis(free_port())
+    url = f"redis://127.0.0.1:{redis.port}"
+    nodes = [Server(["--profile", "chat", "--cluster", url, "--node-name",
+                     f"n{i}", "--cluster-expiry", "3"]) for i in (1, 2, 3)]
+    for n in nodes:
+        n.err.wait_for(r"cluster: link up", timeout=10)
+    yield redis, nodes
+    for n in nodes:
+        if n.alive():
+            n.stop()
+    redis.stop()
+
+
+def users(nodes, names):
+    cs = []
+    for n, name in zip(nodes, names):
+        c = Client(n.port)
+        c.send(f"/nick {name}")
+        c.wait(rf"is now known as {name}")
+        cs.append(c)
+    for c in cs:
+        assert set(names) <= c.who(names), "every node lists every user"
+    return cs
+
+
+def chat_lines(c, n):
+    lines = []
+    for _ in range(n):
+        lines.append(c.wait(r"^(a\d: m\d+)$").group(1))
+    return lines
+
+
+def test_one_order_across_nodes(cluster):
+    _, nodes = cluster
+    cs = users(nodes, ["a1", "a2", "a3"])
+    for i in range(10):
+        for j, c in enumerate(cs):
+            c.send(f"m{i * 3 + j}")
+    seen = [chat_lines(c, 30) for c in cs]
+    assert seen[0] == seen[1] == seen[2], "one order for all"
+    assert sorted(seen[0]) == sorted(f"a{j + 1}: m{i * 3 + j}"
+                                     for i in range(10) for j in range(3))
+
+
+def test_nickname_taken_on_another_node(cluster):
+    _, nodes = cluster
+    a1, a2, a3 = users(nodes, ["alice", "bob", "carol"])
+    a2.send("/nick alice")
+    a2.wait(r"^\*\*\* error: .*alice")
+    # Not sharing a room, the node cannot know: Redis refuses the claim.
+    a2.send("/part #lobby")
+    a2.wait(r"left #lobby")
+    a2.send("/nick Alice")
+    a2.wait(r"nickname Alice is taken on another server; you are now bob")
+    a1.send("still me")
+    a1.wait(r"^alice: still me$")
+    a1.send("/quit gone fishing")
+    a3.wait(r"^\*\*\* alice quit \(gone fishing\)$")
+
+
+def test_dead_node_users_vanish(cluster):
+    _, nodes = cluster
+    a1, a2, _ = users(nodes, ["a1", "a2", "a3"])
+    t0 = time.monotonic()
+    nodes[2].kill()
+    for c in (a1, a2):
+        c.wait(r"^\*\*\* a3 quit \(node gone\)$", timeout=30)
+    took = time.monotonic() - t0
+    assert took < 30
+    assert "a3" not in a1.who([])
+    assert "a3" not in a2.who([])
+    print(f"dead node's users gone after {took:.1f} s")
+
+
+def across(a, b, text):
+    a.send(text)
+    b.wait(rf": {text}$")
+
+
+def test_redis_killed_and_restarted(cluster):
+    redis, nodes = cluster
+    a1, a2, _ = users(nodes, ["a1", "a2", "a3"])
+    local = Client(nodes[0].port)
+    t0 = time.monotonic()
+    redis.p.kill()
+    a1.wait(r"^\*\*\* cluster link lost; messages reach this server only$")
+    print(f"loss seen after {time.monotonic() - t0:.1f} s")
+    a1.send("only here")
+    local.wait(r"^a1: only here$")
+    redis.start()
+    t0 = time.monotonic()
+    a1.wait(r"^\*\*\* cluster link back$", timeout=15)
+    a2.wait(r"^\*\*\* cluster link back$", timeout=15)
+    print(f"link back after {time.monotonic() - t0:.1f} s")
+    across(a1, a2, "again")
+    across(a2, a1, "and back")
+    assert "a2" in a1.who(["a2"]), "membership written again"
+
+
+def test_redis_stalled(cluster):
+    redis, nodes = cluster
+    a1, a2, _ = users(nodes, ["a1", "a2", "a3"])
+    t0 = time.monotonic()
+    os.kill(redis.p.pid, signal.SIGSTOP)
+    try:
+        a1.send("into the void")
+        a1.wait(r"^\*\*\* cluster link lost", timeout=10)
+        detected = time.monotonic() - t0
+        assert 3 < detected < 8, detected
+        time.sleep(max(0, 7 - (time.monotonic() - t0)))
+    finally:
+        os.kill(redis.p.pid, signal.SIGCONT)
+    t1 = time.monotonic()
+    a1.wait(r"^\*\*\* cluster link back$", timeout=15)
+    a2.wait(r"^\*\*\* cluster link back$", timeout=15)
+    print(f"stall detected after {detected:.1f} s, "
+          f"recovered {time.monotonic() - t1:.1f} s after SIGCONT")
+    across(a1, a2, "after the stall")
+
+
+def test_subscribers_killed(cluster):
+    redis, nodes = cluster
+    a1, a2, a3 = users(nodes, ["a1", "a2", "a3"])
+    assert redis.cli("CLIENT", "KILL", "TYPE", "pubsub").strip() == "3"
+    for c in (a1, a2, a3):
+        c.wait(r"^\*\*\* cluster link back$", timeout=10)
+    deadline = time.monotonic() + 5 * SLOW
+    while redis.cli("PUBSUB", "NUMSUB", "chatd:room:#lobby").split()[1:] \
+            != ["3"]:
+        assert time.monotonic() < deadline, "subscribed again"
+        time.sleep(0.1)
+    across(a3, a1, "re-subscribed")
