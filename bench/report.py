@@ -68,6 +68,9 @@ WS_LABEL = {
     "chatd-chat": "chatd (line door, TCP)",
     "node-ws": "Node ws",
 }
+# The charts' bars have room for short names only.
+WS_CHART_LABEL = {"chatd-ws": "chatd WS", "chatd-chat": "chatd line",
+                  "node-ws": "Node ws"}
 
 
 def load(raw):
@@ -847,7 +850,7 @@ def main():
             drawn.append((title, name))
     for sc, label in WS_SCENARIOS:
         title = ws_label(label, meta)
-        name = scenario_chart(sc, title, cells, WS_SERVERS, WS_LABEL,
+        name = scenario_chart(sc, title, cells, WS_SERVERS, WS_CHART_LABEL,
                               a.charts, a.work)
         if name:
             drawn.append((title, name))
