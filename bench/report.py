@@ -5,7 +5,8 @@ Input: one JSON object per line, {"scenario", "server", "round", "result"
 (chatbench --json) or "error"}, and a key=value meta file.  Output: medians
 over rounds, ratios to Redis pub/sub in the same run, the chat profile
 against the line profile, a verdict for each Performance target of
-SPEC.md, chatd's IRC door against ngIRCd and InspIRCd, and gnuplot
+SPEC.md, chatd's IRC door against ngIRCd and InspIRCd, chatd's WebSocket
+door against its line door and a Node ws server, and gnuplot
 charts next to RESULTS.md: one per scenario
 (chart-<scenario>.svg: deliveries/s, server CPU per delivery and latency
 percentiles by server, or memory per idle client) and chart-sweep.svg
@@ -55,6 +56,21 @@ IRC_LABEL = {
     "ngircd": "ngIRCd",
     "inspircd": "InspIRCd",
 }
+# chatd's web door (WebSocket) against its line door and a Node ws server.
+WS_SCENARIOS = [
+    ("ws-a", "(ws-a) 100 WebSocket clients, 10 publishers, full speed, 64 B"),
+    ("ws-b", "(ws-b) 1,000 WebSocket clients, 1 publisher, 1,000 msg/s"),
+    ("ws-idle", "(ws-idle) {nws} idle WebSocket clients"),
+]
+WS_SERVERS = ["chatd-ws", "chatd-chat", "node-ws"]
+WS_LABEL = {
+    "chatd-ws": "chatd (web door, WebSocket)",
+    "chatd-chat": "chatd (line door, TCP)",
+    "node-ws": "Node ws",
+}
+# The charts' bars have room for short names only.
+WS_CHART_LABEL = {"chatd-ws": "chatd WS", "chatd-chat": "chatd line",
+                  "node-ws": "Node ws"}
 
 
 def load(raw):
@@ -379,7 +395,7 @@ def scenario_chart(sc, title, cells, servers, labels, outdir, work):
                                                  spec="%.0f"),
                 cell_value(c, "rss_peak_mib", spec="%.1f")))
     name = "chart-%s.svg" % sc
-    if sc == "e":
+    if sc == "e" or sc.endswith("-idle"):
         script = SVG_HEAD.format(w=900, h=420, out=os.path.join(outdir, name))
         script += BARS + 'set multiplot layout 1,2 title "{}"\n'.format(title)
         script += bar_panel("server RSS per idle client (bytes)", data, 8,
@@ -612,12 +628,140 @@ def irc_targets(cells):
     return out
 
 
-def per_round_ratio(raw_by_cell, top, bottom):
+def ws_label(label, meta):
+    return label.format(nws="{:,}".format(int(meta.get("nws", "0") or 0)))
+
+
+def ws_section(cells, raw_by_cell, meta):
+    """chatd's web door beside its line door and the Node ws server: one
+    row per scenario and server, then the ratios of server CPU per
+    delivery (medians of the per-round ratios)."""
+    out = ["## WebSocket: chatd's web door against its line door and Node ws",
+           ""]
+    if not any((sc, s) in cells for sc, _ in WS_SCENARIOS
+               for s in WS_SERVERS):
+        out += ["Not run: " + (meta.get("ws_note") or "no WebSocket server")
+                + ".", ""]
+        return out
+    out += ["| scenario | server | clients | sent/s | deliveries/s | p50 ms "
+            "| p99 ms | max ms | losses | server CPU ns/delivery | CPU/delivery"
+            " over chatd WS's | peak RSS MiB | RSS B/client |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for sc, label in WS_SCENARIOS:
+        label = ws_label(label, meta)
+        base = cells.get((sc, "chatd-ws"))
+        idle = sc == "ws-idle"
+        for s in WS_SERVERS:
+            c = cells.get((sc, s))
+            if c is None:
+                continue
+            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | "
+                       "{} | {} | {} |".format(
+                label, WS_LABEL[s],
+                fmt(c["connected"]) + ("" if c["connected"] == c["clients"]
+                                       else " of " + fmt(c["clients"])),
+                "–" if idle else fmt(c["sent_per_s"]),
+                "–" if idle else fmt(c["deliveries_per_s"]),
+                "–" if idle else fmt(c["p50"], "{:.2f}"),
+                "–" if idle else fmt(c["p99"], "{:.2f}"),
+                "–" if idle else fmt(c["max"], "{:.2f}"),
+                "–" if idle else fmt(c["losses_max"]),
+                "–" if idle else fmt(c["ns"]),
+                "–" if idle or s == "chatd-ws" or base is None else
+                ratio(c["ns"], base["ns"]),
+                fmt(c["rss_peak_mib"], "{:.1f}"), fmt(c["b_per_client"])))
+            label = ""
+    out.append("")
+    for sc in ("ws-a", "ws-b"):
+        r1 = per_round_ratio(raw_by_cell, "chatd-ws", "chatd-chat", sc)
+        r2 = per_round_ratio(raw_by_cell, "node-ws", "chatd-ws", sc)
+        out.append("- {}: server CPU per delivery, WebSocket door over line "
+                   "door **{}** (goal at most 1.5×); Node ws over chatd's "
+                   "WebSocket door **{}** (goal at least 5×).".format(
+                       sc, fmt(r1, "{:.2f}×"), fmt(r2, "{:.2f}×")))
+    out += ["", "Every WebSocket server gets the same `chatbench --protocol "
+            "ws` load: `GET /ws` with an upgrade (a random "
+            "Sec-WebSocket-Key, the 101's Sec-WebSocket-Accept checked), "
+            "then `/nick bN` and `/join #bench` in masked text frames (a "
+            "fresh masking key per frame); a client counts as joined on "
+            "the server's `*** bN joined #bench`, and each server text frame "
+            "is one line, `nick: text` for a message. The chat profile "
+            "echoes a sender's own message, and so does the Node server, so "
+            "a message is owed to every joined client. The line door row is "
+            "the same chatd profile and load over plain TCP (`chatbench "
+            "--protocol chat` on the line port). RSS per client is (RSS "
+            "once all have joined − RSS before the first connect) / "
+            "clients, with whatever join notices are still queued.", "",
+            "chatd: `chatd --profile chat --listen 127.0.0.1:P --listen "
+            "http://127.0.0.1:W --log quiet --queue-limit 1M`. Node ws: "
+            "`node bench/ws_node/server.js W` ({node}, ws {ws} from "
+            "bench/ws_node/package-lock.json), the broadcast idiom of ws's "
+            "README (for each client of `wss.clients`: `client.send(msg)`, "
+            "the message built once as a Buffer), `perMessageDeflate` off "
+            "(chatd offers no extension either). ws's `Sender.frame()`, "
+            "which would frame a message once for all its recipients, is "
+            "not in ws's documented API (doc/ws.md), so it is not used. Of "
+            "chatd's commands the Node server knows only `/nick` and "
+            "`/join`, answered to the sender alone (chatd also tells the "
+            "room): one room, no state beyond a nick.".format(
+                node=meta.get("node_version") or "node (absent)",
+                ws=meta.get("ws_version") or "?"), ""]
+    behind = [sc for sc, _ in WS_SCENARIOS
+              if (cells.get((sc, "node-ws")) or {}).get("losses_max")]
+    if behind:
+        out += ["The Node ws server did not keep up in {}: it was still "
+                "sending when the drain ended, so its row is that of a "
+                "server at its limit (its CPU per delivery counts only the "
+                "deliveries it made).".format(", ".join(behind)), ""]
+    if meta.get("ws_note"):
+        out += [meta["ws_note"] + ".", ""]
+    return out
+
+
+def ws_targets(cells, raw_by_cell):
+    """The WebSocket goals of issue 13: CPU per delivery against the
+    line door and against Node ws (judged on (ws-a), (ws-b) shown too),
+    and the memory of an idle WebSocket user."""
+    out = []
+
+    def ratio_row(goal, top, bottom, le, limit):
+        parts, ok = [], None
+        for sc in ("ws-a", "ws-b"):
+            r = per_round_ratio(raw_by_cell, top, bottom, sc)
+            t, b = cells.get((sc, top)), cells.get((sc, bottom))
+            if r is None or not t or not b:
+                continue
+            parts.append("{}: {} vs {} ns ({:.2f}×)".format(
+                sc, fmt(t["ns"]), fmt(b["ns"]), r))
+            if sc == "ws-a":
+                ok = r <= limit if le else r >= limit
+        out.append("| {} | {} | | {} |".format(goal, "; ".join(parts) or "–",
+                                               verdict(ok)))
+
+    ratio_row("(ws-a) server CPU per delivery, WebSocket door over line "
+              "door, at most 1.5×", "chatd-ws", "chatd-chat", True, 1.5)
+    ratio_row("(ws-a) Node ws spends at least 5× chatd's WebSocket door's "
+              "server CPU per delivery", "node-ws", "chatd-ws", False, 5)
+    c, n, l = (cells.get(("ws-idle", s)) for s in
+               ("chatd-ws", "node-ws", "chatd-chat"))
+    ok = None
+    if c and c["b_per_client"] is not None:
+        ok = c["b_per_client"] < 2048
+    peers = "; ".join("{} {} B".format(WS_LABEL[s], fmt(x["b_per_client"]))
+                      for s, x in (("chatd-chat", l), ("node-ws", n)) if x)
+    out.append("| (ws-idle) an idle WebSocket user costs under 2 KiB | {} B "
+               "({} users in one room) | {} | {} |".format(
+                   fmt(c and c["b_per_client"]), fmt(c and c["connected"]),
+                   peers, verdict(ok)))
+    return out
+
+
+def per_round_ratio(raw_by_cell, top, bottom, sc="chat"):
     """Median over rounds of top's server CPU per delivery over bottom's,
-    in the chat scenario; None without a pair."""
+    in scenario sc; None without a pair."""
     rel = []
-    for rb in raw_by_cell.get(("chat", bottom), []):
-        for rt in raw_by_cell.get(("chat", top), []):
+    for rb in raw_by_cell.get((sc, bottom), []):
+        for rt in raw_by_cell.get((sc, top), []):
             a = rb.get("server", {}).get("cpu_ns_per_delivery")
             b = rt.get("server", {}).get("cpu_ns_per_delivery")
             if rb["_round"] == rt["_round"] and a and b:
@@ -649,8 +793,11 @@ def main():
         r["_round"] = run["round"]
         by_cell.setdefault((run["scenario"], run["server"]), []).append(r)
     cells = {k: figures(v) for k, v in by_cell.items()}
+    main_sc = {sc for sc, _ in SCENARIOS}
     servers = [s for s in SERVER_ORDER
-               if any(k[1] == s and k[0] != "chat" for k in cells)]
+               if any(k[1] == s and (k[0] in main_sc or
+                                     k[0].startswith("sweep-"))
+                      for k in cells)]
     sweep = sorted({int(k[0][6:]) for k in cells if k[0].startswith("sweep-")})
 
     lines = ["# chatd benchmarks: chatd against Redis pub/sub and NATS", ""]
@@ -701,6 +848,12 @@ def main():
                               a.charts, a.work)
         if name:
             drawn.append((title, name))
+    for sc, label in WS_SCENARIOS:
+        title = ws_label(label, meta)
+        name = scenario_chart(sc, title, cells, WS_SERVERS, WS_CHART_LABEL,
+                              a.charts, a.work)
+        if name:
+            drawn.append((title, name))
     if drawn:
         lines += ["## Charts", "",
                   "One per scenario: deliveries/s, server CPU per delivery "
@@ -710,9 +863,11 @@ def main():
             lines += ["### " + title, "", "![{}]({})".format(title, name), ""]
     lines += chat_section(cells, by_cell, meta.get("chat_note"))
     lines += irc_section(cells, meta)
+    lines += ws_section(cells, by_cell, meta)
     lines += ["## Targets", ""]
     lines += targets(cells, by_cell, qlim_mib)
     lines += irc_targets(cells)
+    lines += ws_targets(cells, by_cell)
     lines += ["", "## Clients from 10 to {:,}".format(nmax), ""]
     name = sweep_chart(cells, servers, sweep, a.charts, a.work)
     if name:
@@ -734,7 +889,7 @@ def main():
         lines.append("")
     lines += ["## Commands", "",
               "Each run: a fresh server, then `chatbench --protocol line|chat|"
-              "redis|nats|irc --pid SERVER_PID --json --threads {} ARGS "
+              "redis|nats|irc|ws --pid SERVER_PID --json --threads {} ARGS "
               "ADDR`.".format(
                   meta.get("threads", "1")), "",
               "| scenario | ARGS |", "|---|---|"]
@@ -743,6 +898,9 @@ def main():
             label.format(nmax="{:,}".format(nmax)), meta.get("args_" + sc, "")))
     for sc, label in IRC_SCENARIOS:
         lines.append("| {} | `{}` |".format(irc_label(label, meta),
+                                            meta.get("args_" + sc, "")))
+    for sc, label in WS_SCENARIOS:
+        lines.append("| {} | `{}` |".format(ws_label(label, meta),
                                             meta.get("args_" + sc, "")))
     lines.append("| sweep, N clients | `{}` |".format(
         meta.get("args_sweep-N", "")))

@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench/run.sh -- `make bench`: chatbench against chatd (epoll and poll),
 # Redis pub/sub and NATS, side by side, on loopback, chatd's chat profile
-# beside its line profile, and chatd's IRC door beside ngIRCd and
-# InspIRCd; writes bench/RESULTS.md and a chart per scenario
+# beside its line profile, chatd's IRC door beside ngIRCd and InspIRCd,
+# and chatd's WebSocket door beside its line door and a Node ws broadcast
+# server (bench/ws_node); writes bench/RESULTS.md and a chart per scenario
 # (bench/chart-*.svg).
 #
 # Every run gets a fresh server (no state, no memory from the last run).
@@ -17,7 +18,10 @@
 #
 # Needs: build/chatbench (and build/chatd), python3; installs redis-server,
 # nats-server, ngircd, inspircd and gnuplot from Debian when it may (root
-# with apt-get), and benches only what it has otherwise.
+# with apt-get), and benches only what it has otherwise.  The Node peer
+# needs node and npm: its one dependency (ws, pinned by
+# bench/ws_node/package-lock.json) is installed with `npm ci` into
+# $B/bench/ws_node, or the peer is skipped.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -152,6 +156,7 @@ proto_of() {
     case $1 in
     redis) echo redis ;; nats) echo nats ;; chatd-chat) echo chat ;;
     chatd-irc|ngircd|inspircd) echo irc ;;
+    chatd-ws|node-ws) echo ws ;;
     *) echo line ;;
     esac
 }
@@ -260,6 +265,22 @@ start_server() {
         SPID=$!
         SADDR=127.0.0.1:$port
         ;;
+    chatd-ws)
+        # The chat profile's line door and web door, as a user runs it;
+        # chatbench speaks WebSocket to the web door.
+        port=$(free_port)
+        "$CHATD" --profile chat --listen 127.0.0.1:"$(free_port)" \
+            --listen http://127.0.0.1:"$port" --log quiet \
+            --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
+    node-ws)
+        port=$(free_port)
+        "$NODE" "$WSNODE/server.js" "$port" </dev/null >/dev/null 2>"$log" &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
     chatd-irc)
         port=$(free_port)
         "$CHATD" --profile chat --listen irc://127.0.0.1:"$port" --log quiet \
@@ -348,6 +369,9 @@ scenario_args() {
     irc-a) echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     irc-b) echo "--clients 1000 --publishers 1 --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     irc-c) echo "--clients $NIRC --publishers 1 --rate 10 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN --connect-timeout 60" ;;
+    ws-a) echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    ws-b) echo "--clients 1000 --publishers 1 --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    ws-idle) echo "--clients $NWS --publishers 0 --warmup 0 --duration 0.5 --drain 0 --connect-timeout 60" ;;
     sweep-*)
          n=${1#sweep-}
          echo "--clients $n --publishers 1 --max --size 64 --warmup $WARM --duration $SWEEP_DUR --drain $DRAIN" ;;
@@ -484,11 +508,45 @@ else
 fi
 [ "$NIRC" -gt "$NMAX" ] && NIRC=$NMAX
 
+# chatd's WebSocket door against its line door (same chat profile, same
+# load: --protocol chat on the line port) and against the broadcast
+# server a Node user would write on the ws package (bench/ws_node).
+WS_SERVERS=""
+WS_NOTE=""
+NODE=""
+WSNODE=$OUT/ws_node
+if [ -x "$CHATD" ] && "$CHATD" --profile chat --help >/dev/null 2>&1; then
+    WS_SERVERS="chatd-ws chatd-chat"
+else
+    WS_NOTE="chatd (no chat profile)"
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    WS_NOTE="${WS_NOTE:+$WS_NOTE; }the Node ws server (no node or npm here)"
+else
+    rm -rf "$WSNODE"
+    mkdir -p "$WSNODE"
+    cp "$ROOT/bench/ws_node/package.json" "$ROOT/bench/ws_node/package-lock.json" \
+        "$ROOT/bench/ws_node/server.js" "$WSNODE/" &&
+    if (cd "$WSNODE" && npm ci --omit=dev --no-audit --no-fund \
+            >"$LOGS/ws_node-npm.log" 2>&1); then
+        NODE=$(command -v node)
+        WS_SERVERS="$WS_SERVERS node-ws"
+    else
+        WS_NOTE="${WS_NOTE:+$WS_NOTE; }the Node ws server (npm ci failed: see $LOGS/ws_node-npm.log)"
+    fi
+fi
+[ -n "$WS_NOTE" ] && WS_NOTE="not benched: $WS_NOTE" && say "WebSocket scenarios: $WS_NOTE"
+WS_SCENARIOS="ws-a ws-b ws-idle"
+NWS=5000
+[ "$NWS" -gt "$NMAX" ] && NWS=$NMAX
+
 nserv=$(echo $SERVERS | wc -w)
 nchat=$(echo $CHAT_SERVERS | wc -w)
 nirc=$(echo $IRC_SERVERS | wc -w)
+nws=$(echo $WS_SERVERS | wc -w)
 TOTAL=$(( ROUNDS * ($(echo $SCENARIOS | wc -w) * nserv + nchat
-                    + ($(echo $IRC_SCENARIOS | wc -w) - 1) * nirc) \
+                    + ($(echo $IRC_SCENARIOS | wc -w) - 1) * nirc
+                    + $(echo $WS_SCENARIOS | wc -w) * nws) \
           + nirc + $(echo $SWEEP | wc -w) * nserv ))
 START=$(date +%s)
 
@@ -511,6 +569,14 @@ while [ "$round" -le "$ROUNDS" ]; do
             # The largest takes minutes to join (ngIRCd): one round only.
             [ "$sc" = irc-c ] && [ "$round" -gt 1 ] && continue
             for s in $(rotated $((round + k)) $IRC_SERVERS); do
+                run_one "$sc" "$s" "$round"
+            done
+            k=$((k + 1))
+        done
+    fi
+    if [ -n "$WS_SERVERS" ]; then
+        for sc in $WS_SCENARIOS; do
+            for s in $(rotated $((round + k)) $WS_SERVERS); do
                 run_one "$sc" "$s" "$round"
             done
             k=$((k + 1))
@@ -542,7 +608,10 @@ END=$(date +%s)
     echo "irc_servers=$IRC_SERVERS"
     echo "irc_note=$IRC_NOTE"
     echo "nirc=$NIRC"
-    for sc in $SCENARIOS chat $IRC_SCENARIOS sweep-N; do
+    echo "ws_servers=$WS_SERVERS"
+    echo "ws_note=$WS_NOTE"
+    echo "nws=$NWS"
+    for sc in $SCENARIOS chat $IRC_SCENARIOS $WS_SCENARIOS sweep-N; do
         echo "args_$sc=$(scenario_args "$sc")"
     done
     for s in ngircd inspircd; do
@@ -553,6 +622,8 @@ END=$(date +%s)
     echo "nats_version=$([ -n "$NATS" ] && "$NATS" --version 2>&1 | head -n 1)"
     echo "ngircd_version=$([ -n "$NGIRCD" ] && "$NGIRCD" --version 2>&1 | head -n 1)"
     echo "inspircd_version=$([ -n "$INSPIRCD" ] && "$INSPIRCD" --version 2>&1 | head -n 1)"
+    echo "node_version=$([ -n "$NODE" ] && "$NODE" --version)"
+    echo "ws_version=$([ -n "$NODE" ] && "$NODE" -p 'require(process.argv[1]).version' "$WSNODE/node_modules/ws/package.json" 2>/dev/null)"
     echo "chatbench_version=$("$BENCH" --version)"
     dirty=""
     git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || dirty=" (+ uncommitted changes in src/)"

@@ -8,7 +8,13 @@
  * late deliveries still counted), STOP.  Every worker acts on the phase
  * once per loop pass, in its before-wait hook; a periodic timer makes
  * sure a pass comes at least every TICK_MS, and in rate mode worker 0
- * also wakes when the next message is due. */
+ * also wakes when the next message is due.
+ *
+ * A WebSocket client (--protocol ws) first sends the upgrade request,
+ * then, on the 101 whose accept key matches, joins as a chat client does,
+ * over masked frames.  Its key is derived from the run's random seed and
+ * its index, so nothing is kept per connection to check the answer; each
+ * worker draws masking keys from a generator of its own. */
 #include "bench/bench.h"
 
 #include <errno.h>
@@ -96,6 +102,7 @@ struct worker {
     int               phase;    /* the phase this worker last acted on */
     uint64_t          t0, t1;   /* its copy of the window */
     uint64_t          sweep_ns;
+    uint64_t          rng;      /* WebSocket masking keys (wire_rand) */
     uint64_t          got, got_told, ooo, foreign;
     uint64_t          seen, seen_told;  /* all deliveries, warm-up too */
     long              joined_sub, joined_slow, failed, disconnected;
@@ -116,6 +123,7 @@ struct bench {
     size_t           framelen;  /* one PUBLISH request on the wire */
     int              bind_src;  /* spread clients over 127.0.0.x */
     uint64_t         interval_ns;   /* rate mode, per publisher */
+    uint64_t         ws_seed;   /* WebSocket keys (wire_ws_key) */
     char            *payload;   /* owned: worker 0's payload scratch */
     _Atomic int      phase;
     _Atomic int      stop_requested;    /* SIGINT or SIGTERM came */
@@ -202,11 +210,18 @@ conn_connected(struct worker *w, struct bconn *c, uint64_t now)
 
     c->state = CS_HANDSHAKE;
     c->since_ns = now;
-    if (c->role == ROLE_PUB)
+    if (c->role == ROLE_PUB) {
         n = wire_encode_hello(cfg->wire, hello, sizeof(hello));
-    else
+    } else if (cfg->wire == WIRE_WS) {
+        /* The chat lines wait for the 101 (WIRE_EV_UPGRADED). */
+        char key[WIRE_WS_KEY_LEN + 1];
+
+        wire_ws_key(key, w->b->ws_seed, c->gidx);
+        n = wire_ws_upgrade(hello, sizeof(hello), cfg->target.text, key);
+    } else {
         n = wire_encode_sub(cfg->wire, hello, sizeof(hello), cfg->channel,
-                            c->gidx);
+                            c->gidx, &w->rng);
+    }
     /* A short request on a fresh connection: it fits the empty socket
      * buffer, so this never waits. */
     if (n > 0 && io_write_all(c->fd, hello, n) == -1) {
@@ -363,7 +378,7 @@ on_frame(struct worker *w, struct bconn *c, const struct wire_frame *f,
          uint64_t now)
 {
     const struct bench_cfg *cfg = w->b->cfg;
-    char ctl[600], text[128];
+    char ctl[600], text[128], key[WIRE_WS_KEY_LEN + 1];
     size_t n;
 
     switch (f->ev) {
@@ -388,7 +403,8 @@ on_frame(struct worker *w, struct bconn *c, const struct wire_frame *f,
             conn_joined(w, c);
         break;
     case WIRE_EV_PING:
-        n = wire_encode_pong(cfg->wire, ctl, sizeof(ctl), f->data, f->len);
+        n = wire_encode_pong(cfg->wire, ctl, sizeof(ctl), f->data, f->len,
+                             &w->rng);
         conn_send(w, c, ctl, n);
         break;
     case WIRE_EV_WELCOME:
@@ -401,14 +417,31 @@ on_frame(struct worker *w, struct bconn *c, const struct wire_frame *f,
                               cfg->channel);
         conn_send(w, c, ctl, n);
         break;
+    case WIRE_EV_UPGRADED:
+        if (c->state != CS_HANDSHAKE)
+            break;
+        wire_ws_key(key, w->b->ws_seed, c->gidx);
+        if (!wire_ws_accept_is(f->data, f->len, key)) {
+            if (w->errors++ == 0)
+                log_warnx("the server's Sec-WebSocket-Accept is wrong");
+            conn_end(w, c, EPROTO);
+            break;
+        }
+        n = wire_encode_sub(cfg->wire, ctl, sizeof(ctl), cfg->channel,
+                            c->gidx, &w->rng);
+        conn_send(w, c, ctl, n);
+        break;
     case WIRE_EV_ERROR:
+    case WIRE_EV_CLOSE:
         if (w->errors++ == 0) {
             log_escape(text, sizeof(text), f->data,
                        f->len < 100 ? f->len : 100);
-            log_warnx("server error: %s", text);
+            log_warnx("server %s: %s", f->ev == WIRE_EV_CLOSE ?
+                      "closed the WebSocket" : "error", text);
         }
-        if (c->state == CS_HANDSHAKE)
-            conn_end(w, c, ECONNREFUSED);
+        if (c->state == CS_HANDSHAKE || f->ev == WIRE_EV_CLOSE)
+            conn_end(w, c, f->ev == WIRE_EV_CLOSE ? ECONNRESET :
+                           ECONNREFUSED);
         break;
     case WIRE_EV_OTHER:
         break;
@@ -571,7 +604,7 @@ publish(struct worker *w)
             wire_payload_encode(b->payload, cfg->size, p->id, ++p->seq, now);
             n = wire_encode_pub(cfg->wire, p->out + p->outlen,
                                 p->outcap - p->outlen, cfg->channel,
-                                b->payload, cfg->size);
+                                b->payload, cfg->size, &w->rng);
             p->outlen += n;
             p->inflight++;
             p->sent++;
@@ -952,6 +985,7 @@ worker_setup(struct bench *b, int k, char err[ERR_LEN])
 
     w->id = k;
     w->b = b;
+    w->rng = b->ws_seed + (uint64_t)k;
     w->phase = PH_CONNECT;
     hist_init(&w->lat);
     w->rbuf = xmalloc(b->rbufsize);
@@ -984,6 +1018,7 @@ bench_setup(struct bench *b, const struct bench_cfg *cfg,
     memset(b, 0, sizeof(*b));
     b->cfg = cfg;
     b->r = r;
+    b->ws_seed = os_random_seed();
     b->nw = cfg->threads < 1 ? 1 : cfg->threads;
     b->npubs = (size_t)cfg->publishers;
     b->maxframe = cfg->size + 4096;

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #ifdef POLLRDHUP
 #define OS_POLLRDHUP POLLRDHUP
@@ -34,6 +35,25 @@ os_bind_loopback(int fd, unsigned host)
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(0x7f000000u | (host & 0xffffffu));
     return bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+uint64_t
+os_random_seed(void)
+{
+    struct timespec ts;
+    uint64_t v = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd != -1) {
+        ssize_t n = read(fd, &v, sizeof(v));
+
+        close(fd);
+        if (n == (ssize_t)sizeof(v))
+            return v;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+           (uint64_t)getpid() << 32;
 }
 
 void

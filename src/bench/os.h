@@ -7,6 +7,7 @@
 #ifndef CHATD_BENCH_OS_H
 #define CHATD_BENCH_OS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Bind the IPv4 socket fd to source address 127.0.0.<host> with no port
@@ -23,6 +24,10 @@ void os_close_reset(int fd);
  * (whatever it sent before may still be unread)?  Asks without waiting
  * and without reading. */
 int os_peer_closed(int fd);
+
+/* 64 unpredictable bits from /dev/urandom or, failing that, the clock
+ * and the process id: the seed of a run's WebSocket keys and masks. */
+uint64_t os_random_seed(void);
 
 /* Another process's CPU time and memory, from /proc. */
 struct os_proc {

@@ -1,16 +1,18 @@
 /* wire.c -- chatbench's wire protocols and its payload; see wire.h.
  * Every parser here checks a length before it looks at a byte; lines are
  * cut by src/proto's line_next() (IRC's by crlf_next()), as chatd cuts
- * them. */
+ * them.  WebSocket text frames hold chat lines without their LF, so they
+ * go through the same chat_line(); the accept key is src/proto/ws.c's. */
 #include "bench/wire.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "proto/frame.h"
+#include "proto/ws.h"
 
 const char *const wire_names[] = { "line", "chat", "redis", "nats", "irc",
-                                    NULL };
+                                    "ws", NULL };
 
 #define RESP_DEPTH_MAX 4        /* nesting we skip over; pub/sub needs 1 */
 
@@ -561,6 +563,149 @@ irc_line(struct wire_frame *f)
     }
 }
 
+/* The head of the HTTP answer to the upgrade, at buf[0..len) (buf[0] is
+ * 'H'): UPGRADED with the Sec-WebSocket-Accept value for a 101, ERROR
+ * with the status line for another status. */
+static enum wire_status
+ws_http_answer(const char *buf, size_t len, struct wire_frame *f,
+               size_t *used, const char **why)
+{
+    size_t lim = len < WIRE_CTL_MAX ? len : WIRE_CTL_MAX, pos = 0, n, v;
+    const char *lf, *line;
+
+    for (;;) {                  /* find the empty line that ends the head */
+        lf = memchr(buf + pos, '\n', lim - pos);
+        if (lf == NULL) {
+            if (len < WIRE_CTL_MAX)
+                return WIRE_NEED_MORE;
+            *why = "HTTP answer head too long";
+            return WIRE_BAD;
+        }
+        n = (size_t)(lf - buf) - pos;
+        pos += n + 1;
+        if (n == 0 || (n == 1 && buf[pos - 2] == '\r'))
+            break;
+    }
+    *used = pos;
+    line = buf;
+    n = (size_t)((const char *)memchr(buf, '\n', pos) - buf);
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    if (n < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ') {
+        *why = "not an HTTP answer";
+        return WIRE_BAD;
+    }
+    if (memcmp(buf + 9, "101", 3) != 0 || (n > 12 && buf[12] != ' ')) {
+        f->ev = WIRE_EV_ERROR;
+        f->data = buf;
+        f->len = n;
+        return WIRE_OK;
+    }
+    f->ev = WIRE_EV_UPGRADED;
+    f->data = buf;
+    f->len = 0;
+    for (line = buf + n; line < buf + pos; line = lf + 1) {
+        lf = memchr(line, '\n', (size_t)(buf + pos - line));
+        n = (size_t)(lf - line);
+        if (n > 21 && word_is(line, 21, "sec-websocket-accept:")) {
+            for (v = 21; v < n && (line[v] == ' ' || line[v] == '\t'); v++)
+                ;
+            while (n > v && (line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                             line[n - 1] == '\t'))
+                n--;
+            f->data = line + v;
+            f->len = n - v;
+        }
+    }
+    return WIRE_OK;
+}
+
+/* One whole server frame at buf[0..len); see wire_next(). */
+static enum wire_status
+ws_next(const char *buf, size_t len, size_t max, struct wire_frame *f,
+        size_t *used, const char **why)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    uint64_t n;
+    size_t h = 2, i;
+    int op, fin;
+
+    if (len == 0)
+        return WIRE_NEED_MORE;
+    if (b[0] == 'H')
+        return ws_http_answer(buf, len, f, used, why);
+    fin = b[0] & 0x80;
+    op = b[0] & 0x0f;
+    if (b[0] & 0x70) {
+        *why = "WebSocket frame with a reserved bit set";
+        return WIRE_BAD;
+    }
+    if (len < 2)
+        return WIRE_NEED_MORE;
+    if (b[1] & 0x80) {
+        *why = "masked WebSocket frame from the server";
+        return WIRE_BAD;
+    }
+    n = b[1] & 0x7f;
+    if (op >= WS_CLOSE && (!fin || n > WS_CONTROL_MAX)) {
+        *why = "fragmented or long WebSocket control frame";
+        return WIRE_BAD;
+    }
+    if (n >= 126) {
+        h = n == 126 ? 4 : 10;
+        if (h == 10 && len >= 3 && (b[2] & 0x80)) {
+            *why = "WebSocket frame length over 2^63";
+            return WIRE_BAD;
+        }
+        if (len < h)
+            return WIRE_NEED_MORE;
+        for (n = 0, i = 2; i < h; i++)
+            n = n << 8 | b[i];
+    }
+    if (n > max) {
+        *why = "WebSocket frame over the limit";
+        return WIRE_BAD;
+    }
+    if (len - h < n)
+        return WIRE_NEED_MORE;
+    *used = h + (size_t)n;
+    f->data = buf + h;
+    f->len = (size_t)n;
+    f->ev = WIRE_EV_OTHER;
+    switch (op) {
+    case WS_TEXT:
+        if (!fin)
+            break;
+        chat_line(f);
+        return WIRE_OK;
+    case WS_BINARY:
+        if (!fin)
+            break;
+        return WIRE_OK;
+    case WS_PONG:
+        return WIRE_OK;
+    case WS_PING:
+        f->ev = WIRE_EV_PING;
+        return WIRE_OK;
+    case WS_CLOSE:
+        if (n == 1) {
+            *why = "WebSocket close frame of 1 byte";
+            return WIRE_BAD;
+        }
+        f->ev = WIRE_EV_CLOSE;
+        f->data += n >= 2 ? 2 : 0;
+        f->len -= n >= 2 ? 2 : 0;
+        return WIRE_OK;
+    case WS_CONT:
+        break;
+    default:
+        *why = "unknown WebSocket opcode";
+        return WIRE_BAD;
+    }
+    *why = "fragmented WebSocket message";
+    return WIRE_BAD;
+}
+
 enum wire_status
 wire_next(enum wire_kind k, const char *buf, size_t len, size_t max,
           struct wire_frame *f, size_t *used, const char **why)
@@ -589,6 +734,8 @@ wire_next(enum wire_kind k, const char *buf, size_t len, size_t max,
         f->len = fr.len;
         irc_line(f);
         return WIRE_OK;
+    case WIRE_WS:
+        return ws_next(buf, len, max, f, used, why);
     }
     *why = "unknown protocol";
     return WIRE_BAD;
@@ -640,6 +787,57 @@ dec_len(size_t v)
     return n;
 }
 
+uint64_t
+wire_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The header of a masked client frame with a payload of n bytes: 2, 4 or
+ * 10 bytes, then the 4-byte key. */
+static size_t
+ws_head_len(size_t n)
+{
+    return (n < 126 ? 2 : n < 65536 ? 4 : 10) + 4;
+}
+
+/* Append a whole masked client frame (FIN set) of opcode op holding
+ * data[0..n), its key drawn from *rng. */
+static int
+put_ws(char *out, size_t cap, size_t *pos, int op, const char *data,
+       size_t n, uint64_t *rng)
+{
+    size_t h = ws_head_len(n), i;
+    unsigned char *o;
+    uint32_t key;
+
+    if (rng == NULL || cap - *pos < h + n)
+        return -1;
+    o = (unsigned char *)out + *pos;
+    o[0] = (unsigned char)(0x80 | op);
+    if (n < 126) {
+        o[1] = (unsigned char)(0x80 | n);
+    } else if (n < 65536) {
+        o[1] = 0x80 | 126;
+        o[2] = (unsigned char)(n >> 8);
+        o[3] = (unsigned char)n;
+    } else {
+        o[1] = 0x80 | 127;
+        for (i = 0; i < 8; i++)
+            o[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+    }
+    key = (uint32_t)(wire_rand(rng) >> 32);
+    memcpy(o + h - 4, &key, 4);
+    for (i = 0; i < n; i++)
+        o[h + i] = (unsigned char)data[i] ^ o[h - 4 + (i & 3)];
+    *pos += h + n;
+    return 0;
+}
+
 size_t
 wire_pub_len(enum wire_kind k, const char *chan, size_t len)
 {
@@ -655,13 +853,15 @@ wire_pub_len(enum wire_kind k, const char *chan, size_t len)
         return 4 + cl + 1 + dec_len(len) + 2 + len + 2;
     case WIRE_IRC:     /* PRIVMSG chan :payload\r\n */
         return 8 + cl + 2 + len + 2;
+    case WIRE_WS:
+        return ws_head_len(len) + len;
     }
     return 0;
 }
 
 size_t
 wire_encode_pub(enum wire_kind k, char *out, size_t cap, const char *chan,
-                const char *payload, size_t len)
+                const char *payload, size_t len, uint64_t *rng)
 {
     size_t pos = 0;
     int bad = 0;
@@ -691,6 +891,9 @@ wire_encode_pub(enum wire_kind k, char *out, size_t cap, const char *chan,
               put(out, cap, &pos, payload, len) |
               put(out, cap, &pos, "\r\n", 2);
         break;
+    case WIRE_WS:
+        bad = put_ws(out, cap, &pos, WS_TEXT, payload, len, rng);
+        break;
     }
     return bad ? 0 : pos;
 }
@@ -715,9 +918,9 @@ irc_nick(char out[16], uint32_t client)
 
 size_t
 wire_encode_sub(enum wire_kind k, char *out, size_t cap, const char *chan,
-                uint32_t client)
+                uint32_t client, uint64_t *rng)
 {
-    char nick[16];
+    char nick[16], line[80];
     size_t pos = 0, nl;
     int bad = 0;
 
@@ -747,6 +950,14 @@ wire_encode_sub(enum wire_kind k, char *out, size_t cap, const char *chan,
               put(out, cap, &pos, "\r\nUSER ", 7) |
               put(out, cap, &pos, nick, nl) |
               put(out, cap, &pos, " 0 * :bench\r\n", 13);
+        break;
+    case WIRE_WS:
+        nl = (size_t)snprintf(line, sizeof(line), "/nick b%lu",
+                              (unsigned long)client);
+        bad = put_ws(out, cap, &pos, WS_TEXT, line, nl, rng);
+        nl = (size_t)snprintf(line, sizeof(line), "/join %s", chan);
+        bad |= nl >= sizeof(line) ||
+               put_ws(out, cap, &pos, WS_TEXT, line, nl, rng);
         break;
     }
     return bad ? 0 : pos;
@@ -827,6 +1038,7 @@ wire_encode_hello(enum wire_kind k, char *out, size_t cap)
     case WIRE_LINE:
     case WIRE_CHAT:
     case WIRE_IRC:
+    case WIRE_WS:
         break;
     case WIRE_REDIS:
         bad = put(out, cap, &pos, "*1\r\n$4\r\nPING\r\n", 14);
@@ -841,7 +1053,7 @@ wire_encode_hello(enum wire_kind k, char *out, size_t cap)
 
 size_t
 wire_encode_pong(enum wire_kind k, char *out, size_t cap, const char *token,
-                 size_t len)
+                 size_t len, uint64_t *rng)
 {
     size_t pos = 0;
 
@@ -852,7 +1064,62 @@ wire_encode_pong(enum wire_kind k, char *out, size_t cap, const char *token,
         return (put(out, cap, &pos, "PONG :", 6) |
                 put(out, cap, &pos, token, len) |
                 put(out, cap, &pos, "\r\n", 2)) ? 0 : pos;
+    case WIRE_WS:
+        return len > WS_CONTROL_MAX ||
+               put_ws(out, cap, &pos, WS_PONG, token, len, rng) ? 0 : pos;
     default:
         return 0;
     }
+}
+
+void
+wire_ws_key(char out[WIRE_WS_KEY_LEN + 1], uint64_t seed, uint32_t client)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint64_t s = seed ^ ((uint64_t)client * 0xd1342543de82ef95ull);
+    unsigned char raw[18];
+    uint64_t a = wire_rand(&s), b = wire_rand(&s);
+    size_t i;
+
+    for (i = 0; i < 8; i++) {
+        raw[i] = (unsigned char)(a >> (8 * i));
+        raw[8 + i] = (unsigned char)(b >> (8 * i));
+    }
+    raw[16] = raw[17] = 0;
+    for (i = 0; i < 6; i++) {       /* 18 bytes: 24 characters */
+        uint32_t v = (uint32_t)raw[3 * i] << 16 |
+                     (uint32_t)raw[3 * i + 1] << 8 | raw[3 * i + 2];
+
+        out[4 * i] = b64[v >> 18];
+        out[4 * i + 1] = b64[(v >> 12) & 63];
+        out[4 * i + 2] = b64[(v >> 6) & 63];
+        out[4 * i + 3] = b64[v & 63];
+    }
+    out[22] = out[23] = '=';        /* 16 bytes: the last two pad */
+    out[WIRE_WS_KEY_LEN] = '\0';
+}
+
+size_t
+wire_ws_upgrade(char *out, size_t cap, const char *host, const char *key)
+{
+    int n = snprintf(out, cap, "GET /ws HTTP/1.1\r\n"
+                     "Host: %s\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: %s\r\n"
+                     "\r\n", host, key);
+
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+int
+wire_ws_accept_is(const char *accept, size_t len, const char *key)
+{
+    char want[WS_ACCEPT_LEN + 1];
+
+    if (ws_accept_key(key, strlen(key), want) == -1)
+        return 0;
+    return len == WS_ACCEPT_LEN && memcmp(accept, want, len) == 0;
 }

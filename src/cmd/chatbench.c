@@ -37,7 +37,7 @@
 static const char usage_text[] =
     "usage: chatbench [--clients N] [--publishers M] [--rate R|--max]\n"
     "                 [--size B] [--duration S] [--warmup S] [--slow K]\n"
-    "                 [--protocol line|chat|redis|nats|irc] [--pid PID]\n"
+    "                 [--protocol line|chat|redis|nats|irc|ws] [--pid PID]\n"
     "                 [--json]\n"
     "                 ADDR\n"
     "\n"
@@ -65,10 +65,12 @@ static const char usage_text[] =
     "                        nicknames b0, b1, ... in one room), redis\n"
     "                        (pub/sub), nats, irc (any IRC server: nicknames\n"
     "                        bench0, bench1, ... in one channel; a sender is\n"
-    "                        not owed its own messages)\n"
+    "                        not owed its own messages), ws (chat over\n"
+    "                        WebSocket: GET /ws, then chat's lines, one per\n"
+    "                        text frame; ADDR is chatd's http:// listener)\n"
     "      --channel NAME    Redis channel or NATS subject (default chatbench)\n"
-    "      --room NAME       the room of --protocol chat, the channel of\n"
-    "                        --protocol irc (default #bench)\n"
+    "      --room NAME       the room of --protocol chat or ws, the channel\n"
+    "                        of --protocol irc (default #bench)\n"
     "      --irc-oper NAME:PASS  publishers become IRC operators and set user\n"
     "                        mode +F before joining (ngIRCd lifts its flood\n"
     "                        control only for +F)\n"
@@ -136,7 +138,7 @@ struct cli {
     int         json;           /* --json */
     int         rate_given;     /* --rate, which --max excludes */
     const char *channel;        /* --channel (redis, nats) */
-    const char *room;           /* --room (chat, irc) */
+    const char *room;           /* --room (chat, irc, ws) */
 };
 
 /* Is s a chat room name: '#' and 1-49 characters without space, comma,
@@ -234,7 +236,7 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
     case 'P':
         if ((k = parse_enum(arg, wire_names)) == -1)
             return usage_error("unknown protocol '%s' (expected line, chat, "
-                               "redis, nats or irc)", arg);
+                               "redis, nats, irc or ws)", arg);
         cfg->wire = (enum wire_kind)k;
         break;
     case OPT_CHANNEL:
@@ -292,7 +294,8 @@ check_config(const struct bench_cfg *cfg, int rate_given)
     if (cfg->wire == WIRE_LINE && cfg->size > LINE_SIZE_MAX)
         return usage_error("--size %zu: a line server cuts payloads over "
                            "%d bytes", cfg->size, LINE_SIZE_MAX);
-    if (cfg->wire == WIRE_CHAT && cfg->size > CHAT_SIZE_MAX)
+    if ((cfg->wire == WIRE_CHAT || cfg->wire == WIRE_WS) &&
+        cfg->size > CHAT_SIZE_MAX)
         return usage_error("--size %zu: the chat profile cuts messages over "
                            "%d bytes", cfg->size, CHAT_SIZE_MAX);
     if (cfg->irc_oper != NULL && cfg->wire != WIRE_IRC)
@@ -349,8 +352,8 @@ main(int argc, char **argv)
         return usage_error("give one address");
     if ((rc = check_config(&cfg, cli.rate_given)) != -1)
         return rc;
-    cfg.channel = cfg.wire == WIRE_CHAT || cfg.wire == WIRE_IRC ? cli.room :
-                  cli.channel;
+    cfg.channel = cfg.wire == WIRE_CHAT || cfg.wire == WIRE_IRC ||
+                  cfg.wire == WIRE_WS ? cli.room : cli.channel;
     if (addr_get(argv[optind], ADDR_CONNECT, &cfg.target, err) == -1)
         return usage_error("%s", err);
     sock_ignore_sigpipe();

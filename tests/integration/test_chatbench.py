@@ -9,6 +9,7 @@ server written here, after the line door of SPEC.md's `chat` profile, until
 chatd has that profile."""
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -143,6 +144,8 @@ def test_nobody_listening_exits_1():
     (["--protocol", "chat", "--room", "#a b", "1"], "bad --room"),
     (["--protocol", "chat", "--size", "400", "1"], "cuts messages"),
     (["--protocol", "irc", "--size", "400", "1"], "cut messages"),
+    (["--protocol", "ws", "--size", "400", "1"], "cuts messages"),
+    (["--protocol", "ws", "--room", "bench", "1"], "bad --room"),
     (["--protocol", "irc", "--room", "bench", "1"], "bad --room"),
     (["--protocol", "irc", "--max", "--clients", "1", "1"], "needs --clients"),
     (["--irc-oper", "a:b", "1"], "is for --protocol irc"),
@@ -236,6 +239,93 @@ def test_irc_protocol_against_chatd(mode):
     assert r["deliveries"] == r["expected"] == r["sent"] * 9
     assert r["losses"] == 0 and r["out_of_order"] == 0
     assert r["foreign"] == 0 and r["server_errors"] == 0
+
+
+def chatd_web():
+    """chatd's chat profile with its line door and its web door; sets
+    srv.line_port and srv.http_port."""
+    srv = Server(["--profile", "chat", "--log", "quiet",
+                  "--listen", "http://127.0.0.1:0"])
+    srv.err.wait_for(r"(listening on 127\.0\.0\.1:\d+.*\n.*){2}", start=0)
+    ports = re.findall(r"listening on 127\.0\.0\.1:(\d+)", srv.err.text())
+    srv.line_port, srv.http_port = map(int, ports[:2])
+    return srv
+
+
+@need_chatd
+@pytest.mark.parametrize("mode", [["--rate", 200], ["--max"]])
+def test_ws_protocol_against_chatd(mode):
+    """chatd's web door, the line door over WebSocket: the chat profile
+    echoes a sender's own message, so each is owed to every subscriber,
+    and none may be missing."""
+    with chatd_web() as srv:
+        r = bench_json("--protocol", "ws", "--clients", 10, "--publishers",
+                       2, *mode, "--duration", 1, "--warmup", 0.3,
+                       "--drain", 2, "--room", "#Bench", "--pid", srv.pid,
+                       f"127.0.0.1:{srv.http_port}")
+        assert srv.alive()
+    assert r["protocol"] == "ws"
+    assert r["connected"] == 10 and r["failed"] == 0
+    assert r["sent"] > 0 and r["deliveries"] > 0
+    assert r["deliveries"] == r["expected"] == r["sent"] * 10
+    assert r["losses"] == 0 and r["out_of_order"] == 0
+    assert r["foreign"] == 0 and r["server_errors"] == 0
+
+
+@need_chatd
+def test_ws_protocol_needs_the_web_door():
+    """The line door does not answer an upgrade with a 101: nobody joins."""
+    with chatd_web() as srv:
+        rc, out, err = bench("--protocol", "ws", "--clients", 2,
+                             "--publishers", 0, "--duration", 0,
+                             "--warmup", 0, "--drain", 0,
+                             "--connect-timeout", 3,
+                             f"127.0.0.1:{srv.line_port}")
+    assert rc == 1, err
+    assert "cannot connect" in err
+
+
+def test_ws_wrong_accept_key_is_refused():
+    """A 101 whose Sec-WebSocket-Accept is not the key's: the client
+    gives up on that connection."""
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(8)
+    port = lsn.getsockname()[1]
+    heads = []
+
+    def serve():
+        conns = []
+        try:
+            for _ in range(2):
+                c, _ = lsn.accept()
+                conns.append(c)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += c.recv(4096)
+                heads.append(data.decode())
+                c.sendall(b"HTTP/1.1 101 Switching Protocols\r\n"
+                          b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          b"Sec-WebSocket-Accept: "
+                          b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+            time.sleep(5)
+        except OSError:
+            pass
+        for c in conns:
+            c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    rc, out, err = bench("--protocol", "ws", "--clients", 2, "--publishers",
+                         0, "--duration", 0, "--warmup", 0, "--drain", 0,
+                         "--connect-timeout", 3, f"127.0.0.1:{port}")
+    lsn.close()
+    assert rc == 1, err
+    assert "Sec-WebSocket-Accept is wrong" in err
+    assert len(heads) == 2
+    keys = [re.search(r"Sec-WebSocket-Key: (\S+)", h).group(1) for h in heads]
+    assert keys[0] != keys[1] and all(len(k) == 24 for k in keys)
+    assert all(h.startswith("GET /ws HTTP/1.1\r\n") for h in heads)
 
 
 def test_sigint_ends_the_run_with_its_figures():

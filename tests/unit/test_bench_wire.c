@@ -1,6 +1,7 @@
 /* test_bench_wire.c -- chatbench's wire protocols and payload
  * (src/bench/wire.c): chatd lines, the chat profile's line door, Redis
- * RESP2 pub/sub, NATS, IRC.
+ * RESP2 pub/sub, NATS, IRC, and the client side of the line door over
+ * WebSocket.
  *
  * Every input sits against a guard page (guard.h), so a parser that reads
  * one byte past its input crashes the test.  Besides the cases, a stream
@@ -206,11 +207,13 @@ test_encode_line(void **state)
 
     (void)state;
     assert_int_equal(wire_encode_pub(WIRE_LINE, out, sizeof(out), "c",
-                                     "abc", 3), 4);
+                                     "abc", 3, NULL), 4);
     assert_memory_equal(out, "abc\n", 4);
     assert_int_equal(wire_pub_len(WIRE_LINE, "c", 3), 4);
-    assert_int_equal(wire_encode_pub(WIRE_LINE, out, 3, "c", "abc", 3), 0);
-    assert_int_equal(wire_encode_sub(WIRE_LINE, out, sizeof(out), "c", 7),
+    assert_int_equal(wire_encode_pub(WIRE_LINE, out, 3, "c", "abc", 3, NULL),
+                     0);
+    assert_int_equal(wire_encode_sub(WIRE_LINE, out, sizeof(out), "c", 7,
+                                     NULL),
                      0);
     assert_int_equal(wire_encode_hello(WIRE_LINE, out, sizeof(out)), 0);
 }
@@ -321,13 +324,14 @@ test_encode_chat(void **state)
     size_t n;
 
     (void)state;
-    n = wire_encode_sub(WIRE_CHAT, out, sizeof(out), "#bench", 42);
+    n = wire_encode_sub(WIRE_CHAT, out, sizeof(out), "#bench", 42, NULL);
     assert_int_equal(n, sizeof(want) - 1);
     assert_memory_equal(out, want, n);
-    assert_int_equal(wire_encode_sub(WIRE_CHAT, out, n - 1, "#bench", 42),
+    assert_int_equal(wire_encode_sub(WIRE_CHAT, out, n - 1, "#bench", 42,
+                                     NULL),
                      0);
     assert_int_equal(wire_encode_pub(WIRE_CHAT, out, sizeof(out), "#bench",
-                                     "abc", 3), 4);
+                                     "abc", 3, NULL), 4);
     assert_memory_equal(out, "abc\n", 4);
     assert_int_equal(wire_pub_len(WIRE_CHAT, "#bench", 3), 4);
     assert_int_equal(wire_encode_hello(WIRE_CHAT, out, sizeof(out)), 0);
@@ -468,27 +472,30 @@ test_encode_irc(void **state)
     size_t n;
 
     (void)state;
-    n = wire_encode_sub(WIRE_IRC, out, sizeof(out), "#bench", 42);
+    n = wire_encode_sub(WIRE_IRC, out, sizeof(out), "#bench", 42, NULL);
     assert_int_equal(n, sizeof(sub) - 1);
     assert_memory_equal(out, sub, n);
-    assert_int_equal(wire_encode_sub(WIRE_IRC, out, n - 1, "#bench", 42), 0);
+    assert_int_equal(wire_encode_sub(WIRE_IRC, out, n - 1, "#bench", 42,
+                                     NULL), 0);
     n = wire_encode_join(WIRE_IRC, out, sizeof(out), "#bench");
     assert_int_equal(n, 13);
     assert_memory_equal(out, "JOIN #bench\r\n", 13);
     assert_int_equal(wire_encode_join(WIRE_IRC, out, 12, "#bench"), 0);
     assert_int_equal(wire_encode_join(WIRE_CHAT, out, sizeof(out), "#b"), 0);
-    n = wire_encode_pub(WIRE_IRC, out, sizeof(out), "#bench", "abc", 3);
+    n = wire_encode_pub(WIRE_IRC, out, sizeof(out), "#bench", "abc", 3, NULL);
     assert_int_equal(n, 21);
     assert_memory_equal(out, "PRIVMSG #bench :abc\r\n", 21);
     assert_int_equal(wire_pub_len(WIRE_IRC, "#bench", 3), n);
     assert_int_equal(wire_pub_len(WIRE_IRC, "#bench", 300), 318);
     assert_int_equal(wire_encode_pub(WIRE_IRC, out, n - 1, "#bench", "abc",
-                                     3), 0);
-    n = wire_encode_pong(WIRE_IRC, out, sizeof(out), "irc.local", 9);
+                                     3, NULL), 0);
+    n = wire_encode_pong(WIRE_IRC, out, sizeof(out), "irc.local", 9, NULL);
     assert_int_equal(n, 17);
     assert_memory_equal(out, "PONG :irc.local\r\n", 17);
-    assert_int_equal(wire_encode_pong(WIRE_IRC, out, 16, "irc.local", 9), 0);
-    assert_int_equal(wire_encode_pong(WIRE_LINE, out, sizeof(out), "", 0), 0);
+    assert_int_equal(wire_encode_pong(WIRE_IRC, out, 16, "irc.local", 9,
+                                      NULL), 0);
+    assert_int_equal(wire_encode_pong(WIRE_LINE, out, sizeof(out), "", 0,
+                                      NULL), 0);
     assert_int_equal(wire_encode_hello(WIRE_IRC, out, sizeof(out)), 0);
     n = wire_encode_oper(out, sizeof(out), "op:pw:x", 5);
     assert_int_equal(n, 30);
@@ -510,13 +517,13 @@ test_encode_redis(void **state)
 
     (void)state;
     n = wire_encode_pub(WIRE_REDIS, out, sizeof(out), "chan",
-                        "hello world!", 12);
+                        "hello world!", 12, NULL);
     assert_int_equal(n, sizeof(want) - 1);
     assert_memory_equal(out, want, n);
     assert_int_equal(wire_pub_len(WIRE_REDIS, "chan", 12), n);
     assert_int_equal(wire_encode_pub(WIRE_REDIS, out, n - 1, "chan",
-                                     "hello world!", 12), 0);
-    n = wire_encode_sub(WIRE_REDIS, out, sizeof(out), "chatbench", 7);
+                                     "hello world!", 12, NULL), 0);
+    n = wire_encode_sub(WIRE_REDIS, out, sizeof(out), "chatbench", 7, NULL);
     assert_int_equal(n, strlen("*2\r\n$9\r\nSUBSCRIBE\r\n$9\r\nchatbench\r\n"));
     assert_memory_equal(out, "*2\r\n$9\r\nSUBSCRIBE\r\n$9\r\nchatbench\r\n", n);
     n = wire_encode_hello(WIRE_REDIS, out, sizeof(out));
@@ -531,20 +538,20 @@ test_encode_nats(void **state)
     size_t n;
 
     (void)state;
-    n = wire_encode_pub(WIRE_NATS, out, sizeof(out), "subj", "abc", 3);
+    n = wire_encode_pub(WIRE_NATS, out, sizeof(out), "subj", "abc", 3, NULL);
     assert_int_equal(n, strlen("PUB subj 3\r\nabc\r\n"));
     assert_memory_equal(out, "PUB subj 3\r\nabc\r\n", n);
     assert_int_equal(wire_pub_len(WIRE_NATS, "subj", 3), n);
     assert_int_equal(wire_pub_len(WIRE_NATS, "subj", 1234),
                      strlen("PUB subj 1234\r\n\r\n") + 1234);
-    n = wire_encode_sub(WIRE_NATS, out, sizeof(out) - 1, "subj", 7);
+    n = wire_encode_sub(WIRE_NATS, out, sizeof(out) - 1, "subj", 7, NULL);
     assert_true(n > 0);
     out[n] = '\0';
     assert_non_null(strstr(out, "CONNECT {\"verbose\":false,"
                                 "\"pedantic\":false"));
     assert_non_null(strstr(out, "}\r\nSUB subj 1\r\nPING\r\n"));
-    assert_int_equal(wire_encode_sub(WIRE_NATS, out, 20, "subj", 7), 0);
-    n = wire_encode_pong(WIRE_NATS, out, sizeof(out), "", 0);
+    assert_int_equal(wire_encode_sub(WIRE_NATS, out, 20, "subj", 7, NULL), 0);
+    n = wire_encode_pong(WIRE_NATS, out, sizeof(out), "", 0, NULL);
     assert_int_equal(n, 6);
     assert_memory_equal(out, "PONG\r\n", 6);
 }
@@ -640,6 +647,313 @@ test_nats_bad(void **state)
     assert_bad(WIRE_NATS, big);
 }
 
+/* A server frame (unmasked) of opcode op, FIN as fin, holding
+ * data[0..n), at out; the 16-bit or 64-bit length form when n asks for
+ * it or when wide says so (1: 16-bit, 2: 64-bit, a longer form than
+ * needed, which a reader must accept).  Returns its length. */
+static size_t
+srv_frame(char *out, int op, int fin, const char *data, size_t n, int wide)
+{
+    unsigned char *o = (unsigned char *)out;
+    size_t h = 2, i;
+
+    o[0] = (unsigned char)((fin ? 0x80 : 0) | op);
+    if (n >= 65536 || wide == 2) {
+        o[1] = 127;
+        for (i = 0; i < 8; i++)
+            o[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+        h = 10;
+    } else if (n >= 126 || wide == 1) {
+        o[1] = 126;
+        o[2] = (unsigned char)(n >> 8);
+        o[3] = (unsigned char)n;
+        h = 4;
+    } else {
+        o[1] = (unsigned char)n;
+    }
+    memcpy(out + h, data, n);
+    return h + n;
+}
+
+/* One server frame: every strict prefix needs more; whole, it is one
+ * frame of kind ev narrowed to text. */
+static void
+assert_ws(const char *frame, size_t len, enum wire_event ev,
+          const char *text, size_t tlen)
+{
+    struct wire_frame f;
+    size_t i, used = 0;
+
+    for (i = 0; i < len; i++)
+        assert_int_equal(next(WIRE_WS, frame, i, &f, &used), WIRE_NEED_MORE);
+    assert_int_equal(next(WIRE_WS, frame, len, &f, &used), WIRE_OK);
+    assert_int_equal(used, len);
+    assert_int_equal(f.ev, ev);
+    assert_int_equal(f.len, tlen);
+    assert_memory_equal(f.data, text, tlen);
+}
+
+static void
+test_ws_frames(void **state)
+{
+    static char buf[70000], big[65600];
+    struct wire_frame f;
+    const char *why;
+    char pl[64];
+    size_t n, used;
+
+    (void)state;
+    /* A text frame is a chat line without its LF. */
+    n = srv_frame(buf, 1, 1, "b1: hi", 6, 0);
+    assert_ws(buf, n, WIRE_EV_MSG, "hi", 2);
+    n = srv_frame(buf, 1, 1, "b1: hi", 6, 1);
+    assert_ws(buf, n, WIRE_EV_MSG, "hi", 2);
+    n = srv_frame(buf, 1, 1, "b1: hi", 6, 2);
+    assert_ws(buf, n, WIRE_EV_MSG, "hi", 2);
+    n = srv_frame(buf, 1, 1, "*** b3 joined #bench", 20, 0);
+    assert_ws(buf, n, WIRE_EV_NOTICE, "b3 joined #bench", 16);
+    n = srv_frame(buf, 1, 1, "*** error: no such room", 23, 0);
+    assert_ws(buf, n, WIRE_EV_ERROR, "error: no such room", 19);
+    n = srv_frame(buf, 1, 1, "Welcome to chatd, guest1! Type /help", 36, 0);
+    assert_ws(buf, n, WIRE_EV_OTHER,
+              "Welcome to chatd, guest1! Type /help", 36);
+    n = srv_frame(buf, 1, 1, "", 0, 0);
+    assert_ws(buf, n, WIRE_EV_OTHER, "", 0);
+    /* A payload after a nick, in frames of every length form. */
+    wire_payload_encode(pl, 40, 5, 77, 999);
+    memcpy(big, "b5: ", 4);
+    memcpy(big + 4, pl, 40);
+    n = srv_frame(buf, 1, 1, big, 44, 0);
+    assert_ws(buf, n, WIRE_EV_MSG, pl, 40);
+    memset(big + 44, '.', sizeof(big) - 44);
+    n = srv_frame(buf, 1, 1, big, 300, 0);
+    assert_int_equal(n, 304);
+    assert_ws(buf, n, WIRE_EV_MSG, big + 4, 296);
+    n = srv_frame(buf, 1, 1, big, 65536, 0);
+    assert_int_equal(n, 65546);
+    assert_int_equal(wire_next(WIRE_WS, t_guarded(buf, n), n, 65536, &f,
+                               &used, &why), WIRE_OK);
+    assert_int_equal(f.len, 65532);
+    /* Control frames and the others. */
+    n = srv_frame(buf, 9, 1, "tok", 3, 0);
+    assert_ws(buf, n, WIRE_EV_PING, "tok", 3);
+    n = srv_frame(buf, 9, 1, "", 0, 0);
+    assert_ws(buf, n, WIRE_EV_PING, "", 0);
+    n = srv_frame(buf, 10, 1, "x", 1, 0);
+    assert_ws(buf, n, WIRE_EV_OTHER, "x", 1);
+    n = srv_frame(buf, 2, 1, "b1: \x01\x02", 6, 0);
+    assert_ws(buf, n, WIRE_EV_OTHER, "b1: \x01\x02", 6);
+    n = srv_frame(buf, 8, 1, "\x03\xe9going away", 12, 0);
+    assert_ws(buf, n, WIRE_EV_CLOSE, "going away", 10);
+    n = srv_frame(buf, 8, 1, "", 0, 0);
+    assert_ws(buf, n, WIRE_EV_CLOSE, "", 0);
+}
+
+static void
+test_ws_frames_bad(void **state)
+{
+    static char big[MAX + 2];
+    char buf[MAX + 32], ctl[130];
+    struct wire_frame f;
+    size_t n, used;
+
+    (void)state;
+    memset(big, 'a', sizeof(big));
+    memset(ctl, 'c', sizeof(ctl));
+    /* Decided at the first byte that makes it certain. */
+    assert_int_equal(next(WIRE_WS, "\xc1", 1, &f, &used), WIRE_BAD);
+    assert_int_equal(next(WIRE_WS, "\x81\x82", 2, &f, &used), WIRE_BAD);
+    assert_int_equal(next(WIRE_WS, "\x81\x7f\x80", 3, &f, &used), WIRE_BAD);
+    assert_int_equal(next(WIRE_WS, "\x89\x7e", 2, &f, &used), WIRE_BAD);
+    assert_int_equal(next(WIRE_WS, "\x09\x00", 2, &f, &used), WIRE_BAD);
+    n = srv_frame(buf, 1, 0, "b1: hi", 6, 0);        /* no FIN */
+    assert_int_equal(next(WIRE_WS, buf, n, &f, &used), WIRE_BAD);
+    n = srv_frame(buf, 0, 1, "b1: hi", 6, 0);        /* continuation */
+    assert_int_equal(next(WIRE_WS, buf, n, &f, &used), WIRE_BAD);
+    n = srv_frame(buf, 3, 1, "x", 1, 0);             /* opcode 3 */
+    assert_int_equal(next(WIRE_WS, buf, n, &f, &used), WIRE_BAD);
+    n = srv_frame(buf, 11, 1, "x", 1, 0);            /* opcode 11 */
+    assert_int_equal(next(WIRE_WS, buf, n, &f, &used), WIRE_BAD);
+    n = srv_frame(buf, 8, 1, "\x03", 1, 0);          /* 1-byte close */
+    assert_int_equal(next(WIRE_WS, buf, n, &f, &used), WIRE_BAD);
+    n = srv_frame(buf, 9, 1, ctl, 126, 0);           /* big ping */
+    assert_int_equal(next(WIRE_WS, buf, 4, &f, &used), WIRE_BAD);
+    /* Over max: refused from the header alone. */
+    n = srv_frame(buf, 1, 1, big, MAX + 1, 0);
+    assert_int_equal(next(WIRE_WS, buf, 4, &f, &used), WIRE_BAD);
+    n = srv_frame(buf, 1, 1, big, MAX, 0);
+    assert_int_equal(next(WIRE_WS, buf, n, &f, &used), WIRE_OK);
+    /* An HTTP answer must be one. */
+    assert_int_equal(next(WIRE_WS, "Hello\r\n\r\n", 9, &f, &used), WIRE_BAD);
+    assert_int_equal(next(WIRE_WS, "HTTP/1.1 10\r\n\r\n", 15, &f, &used),
+                     WIRE_BAD);
+}
+
+static void
+test_ws_http_answer(void **state)
+{
+    static const char ok[] =
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        "sec-websocket-ACCEPT:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\n"
+        "\r\n";
+    static char huge[WIRE_CTL_MAX + 8];
+    char buf[512];
+    struct wire_frame f;
+    size_t n, used;
+
+    (void)state;
+    assert_ws(ok, sizeof(ok) - 1, WIRE_EV_UPGRADED,
+              "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", 28);
+    assert_ws("HTTP/1.1 101 OK\n\n", 17, WIRE_EV_UPGRADED, "", 0);
+    assert_ws("HTTP/1.1 101\r\n\r\n", 16, WIRE_EV_UPGRADED, "", 0);
+    assert_ws("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45,
+              WIRE_EV_ERROR, "HTTP/1.1 404 Not Found", 22);
+    assert_ws("HTTP/1.0 1010 x\r\n\r\n", 19, WIRE_EV_ERROR,
+              "HTTP/1.0 1010 x", 15);
+    /* The first frames may come in the same read: they are not the
+     * head's. */
+    n = (size_t)snprintf(buf, sizeof(buf), "%s", ok);
+    n += srv_frame(buf + n, 1, 1, "Welcome", 7, 0);
+    assert_int_equal(next(WIRE_WS, buf, n, &f, &used), WIRE_OK);
+    assert_int_equal(used, sizeof(ok) - 1);
+    assert_int_equal(next(WIRE_WS, buf + used, n - used, &f, &used),
+                     WIRE_OK);
+    assert_int_equal(f.ev, WIRE_EV_OTHER);
+    /* A head that never ends. */
+    memset(huge, 'x', sizeof(huge));
+    memcpy(huge, "HTTP/1.1 101 ", 13);
+    assert_int_equal(next(WIRE_WS, huge, WIRE_CTL_MAX - 1, &f, &used),
+                     WIRE_NEED_MORE);
+    assert_int_equal(next(WIRE_WS, huge, WIRE_CTL_MAX, &f, &used), WIRE_BAD);
+}
+
+/* Unmask the client frame at in[0..len): its opcode and payload (into
+ * out).  Checks FIN, the mask bit and the shortest length form. */
+static size_t
+client_frame(const char *in, size_t len, int *op, char *out)
+{
+    const unsigned char *b = (const unsigned char *)in;
+    size_t n = b[1] & 0x7f, h = 2, i;
+
+    assert_true(len >= 6);
+    assert_int_equal(b[0] & 0xf0, 0x80);
+    assert_true(b[1] & 0x80);
+    *op = b[0] & 0x0f;
+    if (n == 126) {
+        n = (size_t)b[2] << 8 | b[3];
+        assert_true(n >= 126);
+        h = 4;
+    } else if (n == 127) {
+        for (n = 0, i = 2; i < 10; i++)
+            n = n << 8 | b[i];
+        assert_true(n >= 65536);
+        h = 10;
+    }
+    assert_true(len >= h + 4 + n);
+    for (i = 0; i < n; i++)
+        out[i] = (char)(b[h + 4 + i] ^ b[h + (i & 3)]);
+    return h + 4 + n;
+}
+
+static void
+test_encode_ws(void **state)
+{
+    static const size_t sizes[] = { 35, 64, 125, 126, 300, 65535, 65536,
+                                    70000 };
+    static char pl[70000], out[70100], back[70000];
+    char a[64], b[64];
+    uint64_t rng = 42;
+    size_t i, n, m, k;
+    int op;
+
+    (void)state;
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        wire_payload_encode(pl, sizes[i], 1, i, 7);
+        n = wire_encode_pub(WIRE_WS, out, sizeof(out), "#bench", pl,
+                            sizes[i], &rng);
+        assert_int_equal(n, wire_pub_len(WIRE_WS, "#bench", sizes[i]));
+        assert_int_equal(client_frame(out, n, &op, back), n);
+        assert_int_equal(op, 1);
+        assert_memory_equal(back, pl, sizes[i]);
+        assert_int_equal(wire_encode_pub(WIRE_WS, out, n - 1, "#bench", pl,
+                                         sizes[i], &rng), 0);
+    }
+    assert_int_equal(wire_pub_len(WIRE_WS, "#bench", 64), 70);
+    /* A fresh key per frame: the same text masks differently. */
+    n = wire_encode_pub(WIRE_WS, a, sizeof(a), "#bench", "same", 4, &rng);
+    m = wire_encode_pub(WIRE_WS, b, sizeof(b), "#bench", "same", 4, &rng);
+    assert_int_equal(n, m);
+    assert_true(memcmp(a, b, n) != 0);
+    assert_int_equal(wire_encode_pub(WIRE_WS, a, sizeof(a), "#bench", "x",
+                                     1, NULL), 0);
+    /* Once upgraded: chat's two lines, a frame each. */
+    n = wire_encode_sub(WIRE_WS, out, sizeof(out), "#bench", 42, &rng);
+    k = client_frame(out, n, &op, back);
+    assert_int_equal(op, 1);
+    assert_int_equal(k, 6 + 9);
+    assert_memory_equal(back, "/nick b42", 9);
+    assert_int_equal(client_frame(out + k, n - k, &op, back), n - k);
+    assert_int_equal(n - k, 6 + 12);
+    assert_memory_equal(back, "/join #bench", 12);
+    assert_int_equal(wire_encode_sub(WIRE_WS, out, n - 1, "#bench", 42,
+                                     &rng), 0);
+    /* A pong carries the ping's payload. */
+    n = wire_encode_pong(WIRE_WS, out, sizeof(out), "tok", 3, &rng);
+    assert_int_equal(client_frame(out, n, &op, back), n);
+    assert_int_equal(op, 10);
+    assert_int_equal(n, 6 + 3);
+    assert_memory_equal(back, "tok", 3);
+    assert_int_equal(wire_encode_pong(WIRE_WS, out, sizeof(out), pl, 126,
+                                      &rng), 0);
+    assert_int_equal(wire_encode_hello(WIRE_WS, out, sizeof(out)), 0);
+    assert_int_equal(wire_encode_join(WIRE_WS, out, sizeof(out), "#b"), 0);
+    assert_true(wire_echoes_own(WIRE_WS));
+}
+
+static void
+test_ws_key_and_upgrade(void **state)
+{
+    static const char req[] =
+        "GET /ws HTTP/1.1\r\n"
+        "Host: 127.0.0.1:8080\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "\r\n";
+    char k1[WIRE_WS_KEY_LEN + 1], k2[WIRE_WS_KEY_LEN + 1];
+    char k3[WIRE_WS_KEY_LEN + 1], out[512];
+    const char *acc = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+    size_t n;
+
+    (void)state;
+    /* RFC 6455's own example. */
+    assert_true(wire_ws_accept_is(acc, 28, "dGhlIHNhbXBsZSBub25jZQ=="));
+    assert_false(wire_ws_accept_is(acc, 27, "dGhlIHNhbXBsZSBub25jZQ=="));
+    assert_false(wire_ws_accept_is("", 0, "dGhlIHNhbXBsZSBub25jZQ=="));
+    assert_false(wire_ws_accept_is(acc, 28, "dGhlIHNhbXBsZSBub25jZA=="));
+    /* Keys: valid, and different per client and per seed. */
+    wire_ws_key(k1, 1, 7);
+    wire_ws_key(k2, 1, 8);
+    wire_ws_key(k3, 2, 7);
+    assert_int_equal(strlen(k1), WIRE_WS_KEY_LEN);
+    assert_memory_equal(k1 + 22, "==", 2);
+    assert_true(strcmp(k1, k2) != 0 && strcmp(k1, k3) != 0);
+    wire_ws_key(k2, 1, 7);
+    assert_string_equal(k1, k2);
+    n = wire_ws_upgrade(out, sizeof(out), "127.0.0.1:8080", k1);
+    assert_true(n > 0);
+    assert_true(strstr(out, k1) != NULL);
+    n = wire_ws_upgrade(out, sizeof(out), "127.0.0.1:8080",
+                        "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_int_equal(n, sizeof(req) - 1);
+    assert_memory_equal(out, req, n);
+    assert_int_equal(wire_ws_upgrade(out, n, "127.0.0.1:8080",
+                                     "dGhlIHNhbXBsZSBub25jZQ=="), 0);
+}
+
 /* Parse buf[0..len) whole; write the events and payload lengths to out. */
 static size_t
 parse_all(enum wire_kind k, const char *buf, size_t len, int *ev,
@@ -698,12 +1012,12 @@ feed_in_steps(enum wire_kind k, const char *buf, size_t len, size_t step,
 static void
 test_streams_in_pieces(void **state)
 {
-    static const enum wire_kind kind[5] = { WIRE_LINE, WIRE_REDIS, WIRE_NATS,
-                                            WIRE_CHAT, WIRE_IRC };
-    static char stream[5][4096];
+    static const enum wire_kind kind[6] = { WIRE_LINE, WIRE_REDIS, WIRE_NATS,
+                                            WIRE_CHAT, WIRE_IRC, WIRE_WS };
+    static char stream[6][4096];
     static const char *const chan = "chatbench";
     char pl[100], tmp[512];
-    size_t len[5] = { 0, 0, 0, 0, 0 }, plen[64], nf, step, n;
+    size_t len[6] = { 0, 0, 0, 0, 0, 0 }, plen[64], nf, step, n;
     int ev[64], i, k;
 
     (void)state;
@@ -713,13 +1027,16 @@ test_streams_in_pieces(void **state)
     strcpy(stream[3], "Welcome, guest1\n*** guest1 joined #lobby\n");
     strcpy(stream[4], ":srv 001 bench1 :Welcome\r\n:srv 422 bench1 :No "
            "MOTD\r\n:bench1!u@h JOIN :#bench\r\n");
-    for (k = 0; k < 5; k++)
+    strcpy(stream[5], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "
+           "websocket\r\nSec-WebSocket-Accept: x\r\n\r\n");
+    for (k = 0; k < 6; k++)
         len[k] = strlen(stream[k]);
+    len[5] += srv_frame(stream[5] + len[5], 1, 1, "Welcome, guest1", 15, 0);
     for (i = 0; i < 20; i++) {
         wire_payload_encode(pl, 40 + (size_t)i * 3, (uint32_t)i, (uint64_t)i,
                             123);
         n = wire_encode_pub(WIRE_LINE, tmp, sizeof(tmp), chan, pl,
-                            40 + (size_t)i * 3);
+                            40 + (size_t)i * 3, NULL);
         memcpy(stream[0] + len[0], tmp, n);
         len[0] += n;
         n = (size_t)snprintf(tmp, sizeof(tmp),
@@ -744,8 +1061,14 @@ test_streams_in_pieces(void **state)
                              i % 6 == 0 ? "PING :srv\r\n" : "");
         memcpy(stream[4] + len[4], tmp, n);
         len[4] += n;
+        /* Each line a frame, a ping now and then, one 16-bit length. */
+        n = (size_t)snprintf(tmp, sizeof(tmp), "b%d: %.*s", i, 40 + i * 3,
+                             pl);
+        len[5] += srv_frame(stream[5] + len[5], 1, 1, tmp, n, i == 3);
+        if (i % 6 == 0)
+            len[5] += srv_frame(stream[5] + len[5], 9, 1, "p", 1, 0);
     }
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < 6; k++) {
         nf = parse_all(kind[k], stream[k], len[k], ev, plen, 64);
         assert_true(nf >= 21);
         for (step = 1; step <= 97; step += 3)
@@ -778,6 +1101,11 @@ main(void)
         cmocka_unit_test(test_redis_bad),
         cmocka_unit_test(test_nats_ops),
         cmocka_unit_test(test_nats_bad),
+        cmocka_unit_test(test_ws_frames),
+        cmocka_unit_test(test_ws_frames_bad),
+        cmocka_unit_test(test_ws_http_answer),
+        cmocka_unit_test(test_encode_ws),
+        cmocka_unit_test(test_ws_key_and_upgrade),
         cmocka_unit_test(test_streams_in_pieces),
     };
 
