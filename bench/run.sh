@@ -283,8 +283,10 @@ start_server() {
         ;;
     chatd-irc)
         port=$(free_port)
+        # Flood control off, as it is lifted for the peers.
         "$CHATD" --profile chat --listen irc://127.0.0.1:"$port" --log quiet \
-            --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
+            --queue-limit $QUEUE_LIMIT --flood-burst 0 --flood-rate 0 \
+            </dev/null >/dev/null 2>"$log" &
         SPID=$!
         SADDR=127.0.0.1:$port
         ;;
