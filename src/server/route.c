@@ -242,17 +242,17 @@ route_copy_to_conn(struct route *rt, struct conn *c, const void *buf,
                    size_t len)
 {
     struct slice s;
+    size_t n;
 
+    if (c->proto->wrap == NULL) {
+        route_copy_bytes(rt, c, buf, len);
+        return;
+    }
     if (c->state == CONN_CLOSED || len == 0)
         return;
     route_settle(rt);
-    if (c->proto->wrap != NULL) {       /* a frame around each line */
-        size_t n = c->proto->wrap(NULL, buf, len);
-
-        c->proto->wrap(arena_reserve(&rt->direct, n, &s), buf, len);
-    } else {
-        memcpy(arena_reserve(&rt->direct, len, &s), buf, len);
-    }
+    n = c->proto->wrap(NULL, buf, len);     /* a frame around each line */
+    c->proto->wrap(arena_reserve(&rt->direct, n, &s), buf, len);
     conn_send(c, &s);
 }
 
