@@ -42,6 +42,14 @@ SERVER_LABEL = {
 }
 # In the chat scenario, chatd is the line profile it is compared with.
 CHAT_LABEL = dict(SERVER_LABEL, chatd="chatd --profile line")
+# Load (a) over chatd's TLS doors beside plain TCP, both profiles.
+TLS = ("tls", "(tls) as (a): chatd over TLS (tls://) beside plain TCP")
+TLS_LABEL = {
+    "chatd": "chatd --profile line",
+    "chatd-tls": "chatd --profile line (tls)",
+    "chatd-chat": "chatd --profile chat",
+    "chatd-chat-tls": "chatd --profile chat (tls)",
+}
 # chatd's IRC door against two IRC daemons, same chatbench --protocol irc.
 IRC_SCENARIOS = [
     ("irc-a", "(irc-a) 100 IRC clients in one channel, 10 senders at full "
@@ -482,6 +490,46 @@ def chat_section(cells, raw_by_cell, note):
     return out + [""]
 
 
+def tls_section(cells, raw_by_cell, meta):
+    """Load (a) over TLS beside plain TCP, line and chat profile: the row
+    pairs and the per-round ratios TLS/plain."""
+    out = ["## TLS against plain TCP", ""]
+    if cells.get(("tls", "chatd-tls")) is None:
+        out += ["The (a) load over chatd's `tls://` door: " +
+                (meta.get("tls_note") or "no run") + ".", ""]
+        return out
+    out += ["The (a) load against `chatd --listen tls://127.0.0.1:P "
+            "--tls-cert cert.pem --tls-key key.pem` (a self-signed RSA 2048 "
+            "certificate, `chatbench --tls`) beside the same profile in "
+            "plain TCP, in the same rounds. Send path chatd logged: "
+            "{}.".format(meta.get("tls_path") or "(not logged)"), "",
+            "| server | clients | deliveries/s | p50 ms | p99 ms | max ms "
+            "| losses | server CPU ns/delivery |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for s in ("chatd", "chatd-tls", "chatd-chat", "chatd-chat-tls"):
+        c = cells.get(("tls", s))
+        if c is None:
+            continue
+        out.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            TLS_LABEL[s], fmt(c["connected"]), fmt(c["deliveries_per_s"]),
+            fmt(c["p50"], "{:.2f}"), fmt(c["p99"], "{:.2f}"),
+            fmt(c["max"], "{:.2f}"), fmt(c["losses_max"]), fmt(c["ns"])))
+    out.append("")
+    for plain, tls, name in (("chatd", "chatd-tls", "line"),
+                             ("chatd-chat", "chatd-chat-tls", "chat")):
+        cpu = per_round_ratio(raw_by_cell, tls, plain, "tls")
+        dps = per_round_ratio(raw_by_cell, tls, plain, "tls",
+                              ("deliveries_per_s",))
+        out.append("- {}: server CPU per delivery TLS/plain **{}**, "
+                   "deliveries/s TLS/plain {} (medians of the per-round "
+                   "ratios).".format(name, fmt(cpu, "{:.2f}×"),
+                                     fmt(dps, "{:.2f}×")))
+    out += ["", "chatbench decrypts what it receives on the same 2 cores, "
+            "so deliveries/s over TLS is bounded by the client as much as "
+            "by the server; CPU per delivery is the server's alone.", ""]
+    return out
+
+
 def irc_label(label, meta):
     return label.format(nirc="{:,}".format(int(meta.get("nirc", "0") or 0)))
 
@@ -612,14 +660,16 @@ def irc_targets(cells):
     return out
 
 
-def per_round_ratio(raw_by_cell, top, bottom):
-    """Median over rounds of top's server CPU per delivery over bottom's,
-    in the chat scenario; None without a pair."""
+def per_round_ratio(raw_by_cell, top, bottom, sc="chat",
+                    key=("server", "cpu_ns_per_delivery")):
+    """Median over rounds of top's server CPU per delivery (or another
+    figure) over bottom's, in scenario sc; None without a pair."""
+    def get(r):
+        return r.get(key[0], {}).get(key[1]) if len(key) == 2 else r.get(key[0])
     rel = []
-    for rb in raw_by_cell.get(("chat", bottom), []):
-        for rt in raw_by_cell.get(("chat", top), []):
-            a = rb.get("server", {}).get("cpu_ns_per_delivery")
-            b = rt.get("server", {}).get("cpu_ns_per_delivery")
+    for rb in raw_by_cell.get((sc, bottom), []):
+        for rt in raw_by_cell.get((sc, top), []):
+            a, b = get(rb), get(rt)
             if rb["_round"] == rt["_round"] and a and b:
                 rel.append(b / a)
     return med(rel) if rel else None
@@ -650,7 +700,8 @@ def main():
         by_cell.setdefault((run["scenario"], run["server"]), []).append(r)
     cells = {k: figures(v) for k, v in by_cell.items()}
     servers = [s for s in SERVER_ORDER
-               if any(k[1] == s and k[0] != "chat" for k in cells)]
+               if any(k[1] == s and k[0] not in ("chat", "tls")
+                      for k in cells)]
     sweep = sorted({int(k[0][6:]) for k in cells if k[0].startswith("sweep-")})
 
     lines = ["# chatd benchmarks: chatd against Redis pub/sub and NATS", ""]
@@ -709,6 +760,7 @@ def main():
         for title, name in drawn:
             lines += ["### " + title, "", "![{}]({})".format(title, name), ""]
     lines += chat_section(cells, by_cell, meta.get("chat_note"))
+    lines += tls_section(cells, by_cell, meta)
     lines += irc_section(cells, meta)
     lines += ["## Targets", ""]
     lines += targets(cells, by_cell, qlim_mib)
@@ -738,7 +790,7 @@ def main():
               "ADDR`.".format(
                   meta.get("threads", "1")), "",
               "| scenario | ARGS |", "|---|---|"]
-    for sc, label in SCENARIOS + [CHAT]:
+    for sc, label in SCENARIOS + [CHAT, TLS]:
         lines.append("| {} | `{}` |".format(
             label.format(nmax="{:,}".format(nmax)), meta.get("args_" + sc, "")))
     for sc, label in IRC_SCENARIOS:

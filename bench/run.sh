@@ -151,6 +151,7 @@ free_port() {
 proto_of() {
     case $1 in
     redis) echo redis ;; nats) echo nats ;; chatd-chat) echo chat ;;
+    chatd-chat-tls) echo chat ;;
     chatd-irc|ngircd|inspircd) echo irc ;;
     *) echo line ;;
     esac
@@ -168,6 +169,11 @@ server_args() {
     ngircd) echo "--connecting 8 --irc-oper bench:bench" ;;
     inspircd) echo "--connecting 1000" ;;
     esac
+}
+
+# chatd's TLS doors (scenario tls) are benched with chatbench --tls.
+tls_flag() {
+    case $1 in *-tls) echo --tls ;; esac
 }
 
 # The IRC peers' configurations, in their own temporary directory: flood
@@ -260,6 +266,16 @@ start_server() {
         SPID=$!
         SADDR=127.0.0.1:$port
         ;;
+    chatd-tls|chatd-chat-tls)
+        port=$(free_port)
+        profile=line
+        [ "$name" = chatd-chat-tls ] && profile=chat
+        "$CHATD" --profile $profile --listen tls://127.0.0.1:"$port" \
+            --tls-cert "$IRCDIR/cert.pem" --tls-key "$IRCDIR/key.pem" \
+            --log quiet --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
+        SPID=$!
+        SADDR=127.0.0.1:$port
+        ;;
     chatd-irc)
         port=$(free_port)
         "$CHATD" --profile chat --listen irc://127.0.0.1:"$port" --log quiet \
@@ -306,7 +322,7 @@ start_server() {
     i=0
     while [ $i -lt 50 ]; do
         # (InspIRCd takes up to a second to register anyone.)
-        if "$BENCH" -P "$(proto_of "$name")" -c 1 -p 0 -d 0 --warmup 0 \
+        if "$BENCH" -P "$(proto_of "$name")" $(tls_flag "$name") -c 1 -p 0 -d 0 --warmup 0 \
                --drain 0 --connect-timeout 1.5 "$SADDR" >/dev/null 2>&1; then
             return 0
         fi
@@ -339,7 +355,7 @@ trap 'stop_server; rm -rf "$IRCDIR"; exit 130' INT TERM
 # The chatbench flags of each scenario (the address and --pid are added).
 scenario_args() {
     case $1 in
-    a|chat) echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    a|chat|tls) echo "--clients 100 --publishers 10 --max --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     b)   echo "--clients 1000 --publishers 1 --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     c10) echo "--clients 10000 --publishers 1 --rate 10 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
     c100) echo "--clients 10000 --publishers 1 --rate 100 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
@@ -364,7 +380,7 @@ run_one() {
             "$sc" "$name" "$round" >> "$RAW"
         return 0
     }
-    args="$(scenario_args "$sc") $(server_args "$name")"
+    args="$(scenario_args "$sc") $(server_args "$name") $(tls_flag "$name")"
     # shellcheck disable=SC2086
     res=$(timeout 240 "$BENCH" -P "$(proto_of "$name")" $args \
           --threads "$THREADS" --pid "$SPID" --json "$SADDR" \
@@ -484,11 +500,25 @@ else
 fi
 [ "$NIRC" -gt "$NMAX" ] && NIRC=$NMAX
 
+# Load (a) over chatd's TLS doors beside plain TCP, both profiles, with a
+# throwaway self-signed certificate (chatbench --tls checks none).
+TLS_SERVERS=""
+TLS_NOTE=""
+if [ -n "$CHAT_SERVERS" ] && openssl req -x509 -newkey rsa:2048 -nodes \
+       -days 1 -subj /CN=localhost -keyout "$IRCDIR/key.pem" \
+       -out "$IRCDIR/cert.pem" >/dev/null 2>&1; then
+    TLS_SERVERS="chatd chatd-tls chatd-chat chatd-chat-tls"
+else
+    TLS_NOTE="skipped: no chat profile or no openssl"
+    say "scenario tls $TLS_NOTE"
+fi
+
 nserv=$(echo $SERVERS | wc -w)
 nchat=$(echo $CHAT_SERVERS | wc -w)
 nirc=$(echo $IRC_SERVERS | wc -w)
 TOTAL=$(( ROUNDS * ($(echo $SCENARIOS | wc -w) * nserv + nchat
-                    + ($(echo $IRC_SCENARIOS | wc -w) - 1) * nirc) \
+                    + ($(echo $IRC_SCENARIOS | wc -w) - 1) * nirc \
+                    + $(echo $TLS_SERVERS | wc -w)) \
           + nirc + $(echo $SWEEP | wc -w) * nserv ))
 START=$(date +%s)
 
@@ -504,6 +534,11 @@ while [ "$round" -le "$ROUNDS" ]; do
     if [ -n "$CHAT_SERVERS" ]; then
         for s in $(rotated "$round" $CHAT_SERVERS); do
             run_one chat "$s" "$round"
+        done
+    fi
+    if [ -n "$TLS_SERVERS" ]; then
+        for s in $(rotated "$round" $TLS_SERVERS); do
+            run_one tls "$s" "$round"
         done
     fi
     if [ -n "$IRC_SERVERS" ]; then
@@ -542,7 +577,9 @@ END=$(date +%s)
     echo "irc_servers=$IRC_SERVERS"
     echo "irc_note=$IRC_NOTE"
     echo "nirc=$NIRC"
-    for sc in $SCENARIOS chat $IRC_SCENARIOS sweep-N; do
+    echo "tls_note=$TLS_NOTE"
+    echo "tls_path=$(sed -n 's/^chatd: TLS: //p' "$LOGS"/tls-chatd-*tls-*.log 2>/dev/null | sort -u | head -n 1)"
+    for sc in $SCENARIOS chat tls $IRC_SCENARIOS sweep-N; do
         echo "args_$sc=$(scenario_args "$sc")"
     done
     for s in ngircd inspircd; do
