@@ -115,6 +115,15 @@ def med(profile, tr, key):
          r["result"]["losses"]
          for r in runs if r["profile"] == profile and r["transport"] == tr]
     return (statistics.median(v), len(v)) if v else (float("nan"), 0)
+def per_round(profile, key):
+    k = "cpu_ns_per_delivery" if key == "ns" else "deliveries_per_s"
+    def fig(r):
+        return r["result"]["server"][k] if key == "ns" else r["result"][k]
+    rel = [fig(t) / fig(p) for p in runs for t in runs
+           if p["profile"] == t["profile"] == profile and
+           p["transport"] == "plain" and t["transport"] == "tls" and
+           p["round"] == t["round"]]
+    return statistics.median(rel) if rel else float("nan")
 paths = sorted({r["path"] for r in runs if r["transport"] == "tls"})
 for p in ("line", "chat"):
     (pn, n1), (tn, n2) = med(p, "plain", "ns"), med(p, "tls", "ns")
@@ -124,7 +133,9 @@ for p in ("line", "chat"):
           % (p, pn, pd, n1))
     print("%-5s tls:   %6.1f ns/delivery %10.0f deliveries/s  (%d runs)"
           % (p, tn, td, n2))
-    print("%-5s TLS/plain: CPU per delivery x%.2f, deliveries/s x%.2f, "
-          "losses %d" % (p, tn / pn, td / pd, lost))
+    print("%-5s TLS/plain: CPU per delivery x%.2f, deliveries/s x%.2f "
+          "(ratio of the medians; median of the per-round ratios x%.2f, "
+          "x%.2f), losses %d" % (p, tn / pn, td / pd, per_round(p, "ns"),
+                                 per_round(p, "dps"), lost))
 print("send path: %s" % ("; ".join(paths) or "(not logged)"))
 EOF
