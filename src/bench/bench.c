@@ -32,6 +32,7 @@
 #include "bench/os.h"
 #include "loop/loop.h"
 #include "net/sock.h"
+#include "net/tls.h"
 #include "util/clock.h"
 #include "util/io.h"
 #include "util/compat.h"
@@ -52,7 +53,12 @@
 #define OUTQ_MSGS       256         /* rate mode: a publisher's backlog */
 
 enum role { ROLE_SUB, ROLE_SLOW, ROLE_PUB };
-enum cstate { CS_NEW, CS_CONNECTING, CS_HANDSHAKE, CS_JOINED, CS_CLOSED };
+enum cstate { CS_NEW, CS_CONNECTING, CS_TLS, CS_HANDSHAKE, CS_JOINED,
+              CS_CLOSED };
+
+/* What a TLS connection waits for beside the obvious. */
+#define TW_READ_WANTS_WRITE 0x1    /* a read needs the socket writable */
+#define TW_WRITE_WANTS_READ 0x2    /* a write needs it readable */
 enum phase { PH_CONNECT, PH_RUN, PH_DRAIN, PH_STOP };
 
 struct pub;
@@ -63,6 +69,7 @@ struct bconn {
     int            fd;
     uint8_t        role;        /* enum role */
     uint8_t        state;       /* enum cstate */
+    uint8_t        tls_wait;    /* TW_* */
     uint32_t       gidx;        /* global index: picks the source address */
     size_t         inlen, incap; /* a partial frame kept between reads */
     char          *in;          /* owned; allocated only while needed */
@@ -72,6 +79,7 @@ struct bconn {
     struct pub    *ack;         /* the publisher whose messages this
                                  * subscriber confirms (borrowed) */
     uint64_t       since_ns;    /* when its handshake began */
+    struct tls    *tls;         /* owned; NULL for plain TCP */
 };
 
 struct pub {
@@ -125,6 +133,7 @@ struct bench {
     uint64_t         interval_ns;   /* rate mode, per publisher */
     uint64_t         ws_seed;   /* WebSocket keys (wire_ws_key) */
     char            *payload;   /* owned: worker 0's payload scratch */
+    struct tls_ctx  *tls_ctx;   /* owned; NULL for plain TCP */
     _Atomic int      phase;
     _Atomic int      stop_requested;    /* SIGINT or SIGTERM came */
     _Atomic uint64_t t0, t1;
@@ -155,7 +164,7 @@ conn_end(struct worker *w, struct bconn *c, int err_no)
     if (c->state == CS_CLOSED)
         return;
     if (c->state == CS_NEW || c->state == CS_CONNECTING ||
-        c->state == CS_HANDSHAKE) {
+        c->state == CS_TLS || c->state == CS_HANDSHAKE) {
         if (c->state != CS_NEW)
             w->pending--;
         w->failed++;
@@ -167,6 +176,8 @@ conn_end(struct worker *w, struct bconn *c, int err_no)
     } else {
         w->disconnected++;
     }
+    tls_free(c->tls);
+    c->tls = NULL;
     if (c->fd != -1) {
         loop_del(&w->loop, c->fd, LOOP_READ | LOOP_WRITE);
         os_close_reset(c->fd);
@@ -200,6 +211,20 @@ conn_joined(struct worker *w, struct bconn *c)
 
 static loop_fd_fn on_event;
 
+/* Write a short first request on c, all of it.  Returns 0 or -1 with
+ * errno. */
+static int
+write_hello(struct bconn *c, const char *buf, size_t n)
+{
+    if (c->tls == NULL)
+        return io_write_all(c->fd, buf, n);
+    if (tls_write(c->tls, buf, n) == (ssize_t)n)
+        return 0;
+    if (errno == EAGAIN)        /* cannot be, on a fresh connection */
+        errno = EPROTO;
+    return -1;
+}
+
 /* The TCP handshake is done: say hello and wait for the server's word. */
 static void
 conn_connected(struct worker *w, struct bconn *c, uint64_t now)
@@ -224,13 +249,52 @@ conn_connected(struct worker *w, struct bconn *c, uint64_t now)
     }
     /* A short request on a fresh connection: it fits the empty socket
      * buffer, so this never waits. */
-    if (n > 0 && io_write_all(c->fd, hello, n) == -1) {
+    if (n > 0 && write_hello(c, hello, n) == -1) {
         conn_end(w, c, errno);
         return;
     }
     loop_del(&w->loop, c->fd, LOOP_WRITE);
     if (loop_add(&w->loop, c->fd, LOOP_READ, on_event, c) == -1)
         conn_end(w, c, errno);
+}
+
+/* Go on with c's TLS handshake (begin it, the first time): wait for what
+ * OpenSSL asks for, and once it is done say hello. */
+static void
+conn_tls_step(struct worker *w, struct bconn *c, uint64_t now)
+{
+    int r;
+
+    if (c->tls == NULL) {
+        c->tls = tls_new_client(w->b->tls_ctx, c->fd);
+        c->state = CS_TLS;
+    }
+    r = tls_handshake(c->tls);
+    if (r == 1) {
+        conn_connected(w, c, now);
+        return;
+    }
+    if (r == -1) {
+        if (w->failed == 0)
+            log_warnx("TLS handshake with %s failed: %s",
+                      w->b->cfg->target.text, tls_why(c->tls));
+        conn_end(w, c, errno);
+        return;
+    }
+    loop_del(&w->loop, c->fd, LOOP_READ | LOOP_WRITE);
+    if (loop_add(&w->loop, c->fd, tls_want(c->tls) == TLS_WANT_READ ?
+                 LOOP_READ : LOOP_WRITE, on_event, c) == -1)
+        conn_end(w, c, errno);
+}
+
+/* TCP is up: TLS first if asked for, then the protocol's hello. */
+static void
+conn_up(struct worker *w, struct bconn *c, uint64_t now)
+{
+    if (w->b->tls_ctx != NULL)
+        conn_tls_step(w, c, now);
+    else
+        conn_connected(w, c, now);
 }
 
 /* Begin connecting c.  Returns 0, or 1 if the server cannot take it yet
@@ -259,7 +323,7 @@ conn_open(struct worker *w, struct bconn *c, uint64_t now)
     c->state = CS_CONNECTING;
     w->pending++;
     if (connect(fd, &a->u.sa, a->len) == 0) {
-        conn_connected(w, c, now);
+        conn_up(w, c, now);
         return 0;
     }
     if (errno == EAGAIN) {              /* Unix socket, backlog full */
@@ -335,6 +399,23 @@ deliver(struct worker *w, struct bconn *c, const char *data, size_t len,
 
 static void pub_flush(struct worker *w, struct pub *p);
 
+/* Write some of buf[0..len) on c.  Returns as send(2).  After a TLS write
+ * that must first read (EAGAIN), c waits for LOOP_READ (tls_turn()); after
+ * one that waits for the socket, the next write must begin with the same
+ * bytes. */
+static ssize_t
+conn_write(struct bconn *c, const char *buf, size_t len)
+{
+    ssize_t n;
+
+    if (c->tls == NULL)
+        return sock_send(c->fd, buf, len);
+    n = tls_write(c->tls, buf, len);
+    if (n == -1 && errno == EAGAIN && tls_want(c->tls) == TLS_WANT_READ)
+        c->tls_wait |= TW_WRITE_WANTS_READ;
+    return n;
+}
+
 /* Send a short request of our own (a PONG, an IRC JOIN) on c.  On a
  * publisher's connection it goes behind the messages still queued, never
  * into the middle of one; if the queue is full it is dropped (a PONG is
@@ -349,7 +430,7 @@ conn_send(struct worker *w, struct bconn *c, const char *buf, size_t n)
     if (n == 0)
         return;
     if (p == NULL || p->outoff == p->outlen) {
-        k = sock_send(c->fd, buf, n);
+        k = conn_write(c, buf, n);
         if (k == (ssize_t)n)
             return;
         if (k == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -469,6 +550,44 @@ keep_partial(struct bconn *c, const char *buf, size_t len)
     c->inlen = len;
 }
 
+/* Read what c has into buf[0..len).  Plain: one recv, and *full says
+ * whether it filled buf (so there may be more).  TLS: record after record
+ * while a whole one fits, and *full says it stopped for room, not for an
+ * empty socket.  Returns as recv(2); a TLS read that must first write
+ * makes c wait for LOOP_WRITE (tls_turn() brings it back here). */
+static ssize_t
+conn_recv(struct worker *w, struct bconn *c, char *buf, size_t len,
+          int *full)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    if (c->tls == NULL) {
+        n = sock_recv(c->fd, buf, len);
+        *full = n > 0 && (size_t)n == len;
+        return n;
+    }
+    do {
+        n = tls_read(c->tls, buf + got, len - got);
+        if (n > 0)
+            got += (size_t)n;
+    } while (n > 0 && len - got >= TLS_RECORD);
+    *full = n > 0;
+    if (n == -1 && errno == EAGAIN && tls_want(c->tls) == TLS_WANT_WRITE &&
+        !(c->tls_wait & TW_READ_WANTS_WRITE)) {
+        c->tls_wait |= TW_READ_WANTS_WRITE;
+        if (loop_add(&w->loop, c->fd, LOOP_WRITE, on_event, c) == -1)
+            return -1;
+    }
+    /* An end or an error after some bytes: those now, it again next. */
+    if (got > 0) {
+        if (n <= 0 && !(n == -1 && errno == EAGAIN))
+            *full = 1;
+        return (ssize_t)got;
+    }
+    return n;
+}
+
 /* c is readable: read, cut frames, act on them. */
 static void
 on_readable(struct worker *w, struct bconn *c)
@@ -479,14 +598,16 @@ on_readable(struct worker *w, struct bconn *c)
     size_t have, off, used, room;
     ssize_t n;
     uint64_t now;
-    int round;
+    int round, full;
 
-    for (round = 0; round < READ_ROUNDS; round++) {
+    /* TLS: OpenSSL may hold decrypted bytes the poller cannot see. */
+    for (round = 0; round < READ_ROUNDS ||
+                    (c->tls != NULL && tls_has_pending(c->tls)); round++) {
         have = c->inlen;
         if (have > 0)
             memcpy(w->rbuf, c->in, have);
         room = b->rbufsize - have;
-        n = sock_recv(c->fd, w->rbuf + have, room);
+        n = conn_recv(w, c, w->rbuf + have, room, &full);
         if (n == 0) {
             conn_end(w, c, ECONNRESET);
             return;
@@ -515,7 +636,7 @@ on_readable(struct worker *w, struct bconn *c)
                 return;
         }
         keep_partial(c, w->rbuf + off, have - off);
-        if ((size_t)n < room)
+        if (!full)
             return;
     }
 }
@@ -528,12 +649,16 @@ pub_flush(struct worker *w, struct pub *p)
     ssize_t n;
 
     while (p->outoff < p->outlen) {
-        n = sock_send(c->fd, p->out + p->outoff, p->outlen - p->outoff);
+        n = conn_write(c, p->out + p->outoff, p->outlen - p->outoff);
         if (n > 0) {
             p->outoff += (size_t)n;
             continue;
         }
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* TLS that must read first: the readable socket brings it
+             * back (tls_turn()), a writable one would only spin. */
+            if (c->tls_wait & TW_WRITE_WANTS_READ)
+                return;
             if (!p->want_out &&
                 loop_add(&w->loop, c->fd, LOOP_WRITE, on_event, c) == -1) {
                 conn_end(w, c, errno);
@@ -548,7 +673,8 @@ pub_flush(struct worker *w, struct pub *p)
     p->outoff = p->outlen = 0;
     if (p->want_out) {
         p->want_out = 0;
-        loop_del(&w->loop, c->fd, LOOP_WRITE);
+        if (!(c->tls_wait & TW_READ_WANTS_WRITE))
+            loop_del(&w->loop, c->fd, LOOP_WRITE);
     }
 }
 
@@ -792,6 +918,27 @@ arm_due(struct worker *w, uint64_t now)
                      soon <= now ? 0 : (soon - now + MS - 1) / MS, 0, wake, w);
 }
 
+/* A TLS connection waited for the other direction (TW_*): the readiness
+ * that came serves the call that asked for it.  Returns the mask as the
+ * handlers should see it. */
+static int
+tls_turn(struct worker *w, struct bconn *c, int mask)
+{
+    int as = 0;
+
+    if ((c->tls_wait & TW_READ_WANTS_WRITE) && (mask & LOOP_WRITE)) {
+        c->tls_wait &= ~TW_READ_WANTS_WRITE;
+        if (c->pub == NULL || !c->pub->want_out)
+            loop_del(&w->loop, c->fd, LOOP_WRITE);
+        as |= LOOP_READ;
+    }
+    if ((c->tls_wait & TW_WRITE_WANTS_READ) && (mask & LOOP_READ)) {
+        c->tls_wait &= ~TW_WRITE_WANTS_READ;
+        as |= LOOP_WRITE;
+    }
+    return mask | as;
+}
+
 /* A readiness event on connection arg. */
 static void
 on_event(struct loop *l, int fd, int mask, void *arg)
@@ -808,9 +955,15 @@ on_event(struct loop *l, int fd, int mask, void *arg)
         if (e != 0)
             conn_end(w, c, e);
         else
-            conn_connected(w, c, clock_ns());
+            conn_up(w, c, clock_ns());
         return;
     }
+    if (c->state == CS_TLS) {
+        conn_tls_step(w, c, clock_ns());
+        return;
+    }
+    if (c->tls_wait != 0)
+        mask = tls_turn(w, c, mask);
     /* A hang-up or an error comes as LOOP_READ: the read finds it. */
     if (mask & LOOP_READ)
         on_readable(w, c);
@@ -1038,6 +1191,8 @@ bench_setup(struct bench *b, const struct bench_cfg *cfg,
                   (ntohl(a->u.in.sin_addr.s_addr) >> 24) == 127 &&
                   cfg->clients + cfg->slow + cfg->publishers > PER_SOURCE_IP;
     b->payload = xmalloc(cfg->size);
+    if (cfg->tls && (b->tls_ctx = tls_ctx_new_client(err)) == NULL)
+        return -1;
     b->pubs = xcalloc(b->npubs ? b->npubs : 1, sizeof(*b->pubs));
     for (i = 0; i < b->npubs; i++) {
         size_t msgs = (size_t)cfg->window > OUTQ_MSGS ?
@@ -1065,6 +1220,7 @@ bench_teardown(struct bench *b)
         struct worker *w = &b->w[k];
 
         for (i = 0; i < w->nconns; i++) {
+            tls_free(w->conns[i].tls);
             if (w->conns[i].fd != -1)
                 os_close_reset(w->conns[i].fd);
             free(w->conns[i].in);
@@ -1079,6 +1235,7 @@ bench_teardown(struct bench *b)
         free(b->pubs[i].out);
     free(b->pubs);
     free(b->payload);
+    tls_ctx_free(b->tls_ctx);
 }
 
 /* Add up what the workers and publishers counted. */

@@ -15,6 +15,9 @@
  * delivery has come for drain_s (at most 10 x drain_s + 5 s in all);
  * what is still missing then is a loss.
  *
+ * With tls, each connection makes a TLS handshake once TCP is up, before
+ * its hello, and every read and write goes through OpenSSL.
+ *
  * The engine runs `threads` event loops: loop 0 owns the publishers and
  * the subscribers that confirm their messages, the others share the rest
  * of the subscribers.  Nothing it measures crosses threads except a few
@@ -53,6 +56,8 @@ struct bench_cfg {
     int              pending;           /* handshakes in flight at once
                                          * per worker, >= 1 */
     int              verbose;           /* progress lines on stderr */
+    int              tls;               /* TLS over TCP, no certificate
+                                         * check (net/tls.h) */
 };
 
 struct bench_result {

@@ -29,8 +29,9 @@ report_human(FILE *out, const struct bench_cfg *cfg,
 {
     double w = r->window_s;
 
-    fprintf(out, "%s %s: clients %ld/%ld", wire_names[cfg->wire],
-            cfg->target.text, r->connected, cfg->clients);
+    fprintf(out, "%s%s %s: clients %ld/%ld", wire_names[cfg->wire],
+            cfg->tls ? "+tls" : "", cfg->target.text, r->connected,
+            cfg->clients);
     if (cfg->slow > 0)
         fprintf(out, " (+%ld/%ld slow, %ld closed)", r->slow_joined,
                 cfg->slow, r->slow_closed);
@@ -89,7 +90,8 @@ report_json(FILE *out, const struct bench_cfg *cfg,
     double w = r->window_s;
     long joined = r->connected + r->slow_joined;
 
-    fprintf(out, "{\"protocol\":\"%s\",\"addr\":", wire_names[cfg->wire]);
+    fprintf(out, "{\"protocol\":\"%s\",\"tls\":%s,\"addr\":",
+            wire_names[cfg->wire], cfg->tls ? "true" : "false");
     json_string(out, cfg->target.text);
     fprintf(out, ",\"clients\":%ld,"
             "\"connected\":%ld,\"publishers\":%ld,\"slow\":%ld,"

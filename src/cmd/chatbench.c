@@ -38,7 +38,7 @@ static const char usage_text[] =
     "usage: chatbench [--clients N] [--publishers M] [--rate R|--max]\n"
     "                 [--size B] [--duration S] [--warmup S] [--slow K]\n"
     "                 [--protocol line|chat|redis|nats|irc|ws] [--pid PID]\n"
-    "                 [--json]\n"
+    "                 [--tls] [--json]\n"
     "                 ADDR\n"
     "\n"
     "Open N clients to a chat or pub/sub server, have M of them publish\n"
@@ -74,6 +74,9 @@ static const char usage_text[] =
     "      --irc-oper NAME:PASS  publishers become IRC operators and set user\n"
     "                        mode +F before joining (ngIRCd lifts its flood\n"
     "                        control only for +F)\n"
+    "      --tls             TLS over TCP (line, chat, irc, redis); the server's\n"
+    "                        certificate is NOT checked, for a test server's\n"
+    "                        self-signed one\n"
     "      --pid PID         the server's process: report its CPU time per\n"
     "                        delivery and its memory (Linux /proc)\n"
     "  -t, --threads T       event loops (default 1)\n"
@@ -104,7 +107,7 @@ parse_seconds(const char *s, double max, double *out)
 
 enum {
     OPT_WARMUP = 256, OPT_DRAIN, OPT_CONNECT_TIMEOUT, OPT_CHANNEL, OPT_ROOM,
-    OPT_PID, OPT_CONNECTING, OPT_IRC_OPER
+    OPT_PID, OPT_CONNECTING, OPT_IRC_OPER, OPT_TLS
 };
 
 static const struct option opts[] = {
@@ -125,6 +128,7 @@ static const struct option opts[] = {
     { "channel",         required_argument, NULL, OPT_CHANNEL },
     { "room",            required_argument, NULL, OPT_ROOM },
     { "pid",             required_argument, NULL, OPT_PID },
+    { "tls",             no_argument,       NULL, OPT_TLS },
     { "threads",         required_argument, NULL, 't' },
     { "json",            no_argument,       NULL, 'j' },
     { "verbose",         no_argument,       NULL, 'v' },
@@ -255,6 +259,9 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
             return usage_error("bad --pid '%s'", arg);
         cfg->pid = (pid_t)n;
         break;
+    case OPT_TLS:
+        cfg->tls = 1;
+        break;
     case 't':
         if (parse_long(arg, 1, THREADS_MAX, &n) == -1)
             return usage_error("bad --threads '%s' (expected 1-%d)", arg,
@@ -298,6 +305,9 @@ check_config(const struct bench_cfg *cfg, int rate_given)
         cfg->size > CHAT_SIZE_MAX)
         return usage_error("--size %zu: the chat profile cuts messages over "
                            "%d bytes", cfg->size, CHAT_SIZE_MAX);
+    /* A NATS server begins in plain text (INFO) and upgrades after. */
+    if (cfg->tls && cfg->wire == WIRE_NATS)
+        return usage_error("--tls is not for --protocol nats");
     if (cfg->irc_oper != NULL && cfg->wire != WIRE_IRC)
         return usage_error("--irc-oper is for --protocol irc");
     if (cfg->wire == WIRE_IRC && cfg->size > IRC_SIZE_MAX)

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define WHY_LEN 96
@@ -149,19 +150,61 @@ tls_ctx_free(struct tls_ctx *t)
     free(t);
 }
 
-struct tls *
-tls_new(struct tls_ctx *ctx, int fd)
+struct tls_ctx *
+tls_ctx_new_client(char err[ERR_LEN])
+{
+    struct tls_ctx *t;
+    SSL_CTX *ctx;
+
+    ERR_clear_error();
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        errf(err, "cannot make a TLS context: %s", ssl_reason());
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* As the server's, but the record buffers stay: a bench client reads
+     * all the time, and giving them back would cost it on every read. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    t = xcalloc(1, sizeof(*t));
+    t->ssl_ctx = ctx;
+    return t;
+}
+
+/* A connection of ctx on fd; OpenSSL failing here is out of memory. */
+static struct tls *
+new_conn(struct tls_ctx *ctx, int fd)
 {
     struct tls *t = xcalloc(1, sizeof(*t));
 
     ERR_clear_error();
     t->ssl = SSL_new(ctx->ssl_ctx);
     if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1) {
-        /* Nothing a client did: OpenSSL is out of memory. */
-        fprintf(stderr, "chatd: SSL_new: %s\n", ssl_reason());
+        log_warnx("SSL_new: %s", ssl_reason());
         abort();
     }
+    return t;
+}
+
+struct tls *
+tls_new(struct tls_ctx *ctx, int fd)
+{
+    struct tls *t = new_conn(ctx, fd);
+
     SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+struct tls *
+tls_new_client(struct tls_ctx *ctx, int fd)
+{
+    struct tls *t = new_conn(ctx, fd);
+
+    SSL_set_connect_state(t->ssl);
     return t;
 }
 

@@ -13,7 +13,11 @@
  * caller waits for what tls_want() says, not for what it tried.
  *
  * Only TLS 1.2 and 1.3, no renegotiation, no compression; a peer that
- * closes without close_notify has simply closed. */
+ * closes without close_notify has simply closed.
+ *
+ * The client side (tls_ctx_new_client, tls_new_client) is a load
+ * generator's: it checks no certificate at all, so it fits a test server's
+ * self-signed one and must never carry anything worth protecting. */
 #ifndef CHATD_TLS_H
 #define CHATD_TLS_H
 
@@ -42,9 +46,16 @@ int tls_ctx_reload(struct tls_ctx *t, const char *cert_path,
 /* Free t (connections still using its contexts keep them alive). */
 void tls_ctx_free(struct tls_ctx *t);
 
+/* A client context that accepts any certificate (no verification, no
+ * host name check).  Returns it, or NULL with a reason in err. */
+struct tls_ctx *tls_ctx_new_client(char err[ERR_LEN]);
+
 /* A server-side connection on the connected socket fd (not owned: the
  * caller closes it after tls_free). */
 struct tls *tls_new(struct tls_ctx *ctx, int fd);
+/* A client-side connection on fd, as tls_new(): the first
+ * tls_handshake() sends the ClientHello. */
+struct tls *tls_new_client(struct tls_ctx *ctx, int fd);
 /* Free t.  No alert is sent: call tls_shutdown() first for that. */
 void tls_free(struct tls *t);
 

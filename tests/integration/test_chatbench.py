@@ -149,6 +149,7 @@ def test_nobody_listening_exits_1():
     (["--protocol", "irc", "--room", "bench", "1"], "bad --room"),
     (["--protocol", "irc", "--max", "--clients", "1", "1"], "needs --clients"),
     (["--irc-oper", "a:b", "1"], "is for --protocol irc"),
+    (["--tls", "--protocol", "nats", "1"], "not for --protocol nats"),
     (["--protocol", "irc", "--irc-oper", "ab", "1"], "bad --irc-oper"),
     (["--connecting", "0", "1"], "bad --connecting"),
     (["--size", "10", "1"], "bad --size"),
@@ -326,6 +327,52 @@ def test_ws_wrong_accept_key_is_refused():
     keys = [re.search(r"Sec-WebSocket-Key: (\S+)", h).group(1) for h in heads]
     assert keys[0] != keys[1] and all(len(k) == 24 for k in keys)
     assert all(h.startswith("GET /ws HTTP/1.1\r\n") for h in heads)
+
+
+@pytest.fixture(scope="module")
+def tls_pair(tmp_path_factory):
+    """A throwaway self-signed certificate and its key."""
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = str(d / "cert.pem"), str(d / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", key, "-out", cert],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
+    return cert, key
+
+
+@need_chatd
+@pytest.mark.parametrize("profile,mode", [
+    ("chat", ["--rate", 200]), ("chat", ["--max"]), ("line", ["--max"])])
+def test_tls_run_makes_every_delivery(tls_pair, profile, mode):
+    """chatbench --tls against chatd's tls:// door: the same figures as in
+    plain TCP, no certificate check needed for a self-signed one."""
+    cert, key = tls_pair
+    with Server(["--profile", profile, "--log", "quiet", "--tls-cert", cert,
+                 "--tls-key", key], listen="tls://127.0.0.1:0") as srv:
+        r = bench_json("--tls", "--protocol", profile, "--clients", 10,
+                       "--publishers", 2, *mode, "--duration", 1,
+                       "--warmup", 0.3, "--drain", 2, "--pid", srv.pid,
+                       f"127.0.0.1:{srv.port}")
+        assert srv.alive()
+        srv.err.wait_for(r"TLS: TLSv1\.[23], sending", timeout=5)
+    assert r["protocol"] == profile and r["tls"] is True
+    assert r["connected"] == 10 and r["failed"] == 0
+    assert r["sent"] > 0 and r["deliveries"] > 0
+    assert r["deliveries"] == r["expected"] == r["sent"] * 10
+    assert r["losses"] == 0 and r["out_of_order"] == 0
+    assert r["foreign"] == 0 and r["server_errors"] == 0
+    assert r["server"]["cpu_ns_per_delivery"] > 0
+
+
+@need_chatd
+def test_tls_to_a_plain_server_says_why(tls_pair):
+    with Server(["--profile", "chat", "--log", "quiet"]) as srv:
+        rc, out, err = bench("--tls", "--protocol", "chat", "--clients", 2,
+                             "--connect-timeout", 5, f"127.0.0.1:{srv.port}")
+    assert rc == 1 and out == ""
+    assert "TLS handshake with 127.0.0.1:%d failed" % srv.port in err
 
 
 def test_sigint_ends_the_run_with_its_figures():
