@@ -120,6 +120,9 @@ def users(nodes, names):
     cs = []
     for n, name in zip(nodes, names):
         c = Client(n.port)
+        # The join comes back through Redis: renaming before it has is a
+        # race the cluster still loses (the closing note says so).
+        c.wait(r"joined #lobby$")
         c.send(f"/nick {name}")
         c.wait(rf"is now known as {name}")
         cs.append(c)
