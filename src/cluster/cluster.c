@@ -2,9 +2,11 @@
  * Redis (see cluster.h for the model). */
 #include "cluster/cluster.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -16,9 +18,10 @@
 #define DEADLINE_MS    5000     /* an unanswered command: the link stalled */
 #define PROBE_MS       2000     /* a message to ourselves this often */
 #define TICK_MS        500
+#define RESYNC_MS      5000     /* a WHO unanswered: its members left */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define CHAN_MAX       (sizeof("chatd:members:") + 2 * CMSG_FIELD_MAX + 2)
+#define CHAN_MAX       (sizeof("chatd:alive:") + 2 * CMSG_FIELD_MAX + 2)
 
 _Static_assert((int)CMSG_SAY == (int)HUB_SAY &&
                (int)CMSG_INVITE == (int)HUB_INVITE,
@@ -34,10 +37,28 @@ struct cnode {
     char          name[CMSG_FIELD_MAX + 1];
 };
 
-/* The cluster's record of a hub user (user->cluster). */
+/* The cluster's record of a hub user (user->cluster).  A user is known
+ * across the cluster by its node and its number there (uid), which a
+ * rename does not change: a message names its sender by both, so a
+ * rename that crossed it on the way cannot make a stranger of it. */
 struct cuser {
+    struct cuser *hnext;                /* cluster->byid's chain */
+    struct user  *user;                 /* whose record this is */
     struct cnode *node;                 /* NULL: a local user */
+    uint64_t      uid;
     char          pubnick[NICK_MAX + 1];/* local: the name others know */
+};
+
+/* After a WHO in a room: the members here of one other node, until that
+ * node's SYNC says who is still there, or RESYNC_MS pass without one (the
+ * node has left the room).  uids sorted; 0: named since by a HELLO. */
+struct resync {
+    struct resync *next;
+    struct cnode  *node;
+    uint64_t      *uids;
+    size_t         n;
+    uint64_t       started;
+    char           room[ROOM_MAX + 1];
 };
 
 struct pend {
@@ -86,11 +107,15 @@ struct cluster {
     int                       applying;     /* replaying: deliver here */
     int                       quiet;        /* ... and say nothing */
     int                       sweep;        /* rooms or users may be done */
-    int                       load_wanted;
     struct cnode             *creating;     /* presence(): a remote user */
+    uint64_t                  creating_uid; /* ... and its number */
+    uint64_t                  last_uid;     /* the last local number */
+    struct cuser            **byid;         /* every record, by node+uid */
+    size_t                    byid_cap, byid_n;
     struct croom             *rooms;
     struct cnode             *nodes;
     struct seen              *seen;
+    struct resync            *resyncs;
     uint64_t                  gaps, reconnects;
 };
 
@@ -145,6 +170,69 @@ static bool
 is_local(const struct user *u)
 {
     return u->cluster != NULL && cuser_of(u)->node == NULL;
+}
+
+/* --- records by node and number -------------------------------------- */
+
+static size_t
+id_slot(const struct cluster *c, const struct cnode *n, uint64_t uid)
+{
+    uint64_t h = (uid ^ (uint64_t)(uintptr_t)n) * 0x9e3779b97f4a7c15ULL;
+
+    return (size_t)((h ^ (h >> 31)) & (c->byid_cap - 1));
+}
+
+static struct cuser *
+cuser_by_id(const struct cluster *c, const struct cnode *n, uint64_t uid)
+{
+    struct cuser *cu;
+
+    if (c->byid_cap == 0)
+        return NULL;
+    for (cu = c->byid[id_slot(c, n, uid)]; cu != NULL; cu = cu->hnext)
+        if (cu->uid == uid && cu->node == n)
+            return cu;
+    return NULL;
+}
+
+static void
+id_link(struct cluster *c, struct cuser *cu)
+{
+    size_t slot = id_slot(c, cu->node, cu->uid);
+
+    cu->hnext = c->byid[slot];
+    c->byid[slot] = cu;
+}
+
+static void
+id_insert(struct cluster *c, struct cuser *cu)
+{
+    if (c->byid_n >= c->byid_cap / 2) {     /* grow: chains stay short */
+        struct cuser **old = c->byid, *o;
+        size_t i, cap = c->byid_cap;
+
+        c->byid_cap = cap != 0 ? cap * 2 : 64;
+        c->byid = xcalloc(c->byid_cap, sizeof(*c->byid));
+        for (i = 0; i < cap; i++)
+            while ((o = old[i]) != NULL) {
+                old[i] = o->hnext;
+                id_link(c, o);
+            }
+        free(old);
+    }
+    id_link(c, cu);
+    c->byid_n++;
+}
+
+static void
+id_remove(struct cluster *c, struct cuser *cu)
+{
+    struct cuser **p = &c->byid[id_slot(c, cu->node, cu->uid)];
+
+    while (*p != cu)
+        p = &(*p)->hnext;
+    *p = cu->hnext;
+    c->byid_n--;
 }
 
 static struct cnode *
@@ -234,13 +322,20 @@ fld(const char *s)
     return (struct cmsg_field){s, s != NULL ? strlen(s) : 0};
 }
 
-/* Encode ev as from this node with seq into buf; 0 if it cannot be. */
+/* Encode ev as from this node with seq into buf; 0 if it cannot be.  A
+ * local sender goes by the name the others know until its new one is
+ * claimed (a NICK carries the new one). */
 static size_t
 encode(struct cluster *c, char *buf, size_t cap, const struct hub_event *ev,
        uint64_t seq, enum cmsg_kind kind, unsigned flags, const char *room)
 {
+    const struct cuser *cu = ev->from->cluster;
+    const char *nick = cu != NULL && cu->node == NULL && kind != CMSG_NICK
+                           ? cu->pubnick
+                           : ev->from->nick;
     struct cmsg m = {.node = fld(c->node), .seq = seq, .kind = kind,
-                     .flags = flags, .nick = fld(ev->from->nick),
+                     .flags = flags, .uid = cu != NULL ? cu->uid : 0,
+                     .nick = fld(nick),
                      .ident = fld(hub_ident(ev->from)),
                      .host = fld(ev->from->host), .room = fld(room),
                      .to = fld(ev->to != NULL ? ev->to->nick : NULL),
@@ -288,25 +383,6 @@ drop_pending(struct croom *cr)
         free(p);
     }
     cr->tail = &cr->head;
-}
-
-/* Membership of nick in room on node: "room TAB nick" -> "ident TAB host
- * TAB modes" in chatd:members:<node> (set, or deleted). */
-static void
-member_write(struct cluster *c, const char *node, const char *room,
-             const struct user *u, unsigned modes, bool set)
-{
-    char key[CHAN_MAX], field[ROOM_MAX + NICK_MAX + 2], val[160];
-
-    snprintf(key, sizeof(key), "chatd:members:%s", node);
-    snprintf(field, sizeof(field), "%s\t%s", room, u->nick);
-    if (!set) {
-        redis_link_command(&c->pub, NULL, NULL, "HDEL %s %s", key, field);
-        return;
-    }
-    snprintf(val, sizeof(val), "%s\t%s\t%u", hub_ident(u), u->host, modes);
-    redis_link_command(&c->pub, NULL, NULL, "HSET %s %s %s", key, field,
-                       val);
 }
 
 /* --- subscriptions ----------------------------------------------------- */
@@ -417,22 +493,39 @@ fake_user(struct user *u, const char *nick, const char *ident,
     scpy(u->host, sizeof(u->host), host);
 }
 
-/* The user nick of node n here, added if missing; NULL if the nickname is
- * someone else's here. */
+/* The user uid of node n here, under the message's nickname: added if
+ * missing, renamed if a rename of it went unseen here.  NULL if the
+ * nickname is someone else's here. */
 static struct user *
-remote_user(struct cluster *c, struct cnode *n, const struct got *g)
+remote_user(struct cluster *c, struct cnode *n, uint64_t uid,
+            const struct got *g)
 {
-    struct user *u = hub_user_find(c->hub, g->nick, strlen(g->nick));
+    struct cuser *cu = cuser_by_id(c, n, uid);
+    struct user *u;
     enum hub_err err;
 
+    if (cu != NULL) {
+        u = cu->user;
+        if (strcmp(u->nick, g->nick) != 0 &&
+            hub_nick(c->hub, u, g->nick, strlen(g->nick)) != HUB_OK)
+            log_warnx("cluster: %s of node %s cannot be %s here", u->nick,
+                      n->name, g->nick);
+        return u;
+    }
+    u = hub_user_find(c->hub, g->nick, strlen(g->nick));
+    if (u != NULL && u->cluster != NULL && cuser_of(u)->node == n) {
+        /* Its node gave the name to another user: the one we knew has
+         * gone, and its quit did not reach us. */
+        hub_user_quit(c->hub, u, "gone");
+        u = NULL;
+    }
     if (u != NULL) {
-        if (u->cluster != NULL && cuser_of(u)->node == n)
-            return u;
         log_warnx("cluster: %s of node %s has the nickname of another user "
                   "here: ignored", g->nick, n->name);
         return NULL;
     }
     c->creating = n;
+    c->creating_uid = uid;
     u = hub_user_new(c->hub, g->nick, strlen(g->nick), g->host,
                      strlen(g->host), NULL, &err);
     c->creating = NULL;
@@ -446,10 +539,10 @@ remote_user(struct cluster *c, struct cnode *n, const struct got *g)
 /* The remote user of the message, a member of r (added without a word if
  * it was not), or NULL. */
 static struct user *
-remote_member(struct cluster *c, struct cnode *n, const struct got *g,
-              struct room *r, unsigned modes)
+remote_member(struct cluster *c, struct cnode *n, uint64_t uid,
+              const struct got *g, struct room *r, unsigned modes)
 {
-    struct user *u = remote_user(c, n, g);
+    struct user *u = remote_user(c, n, uid, g);
     struct room *out;
     struct member *m;
     bool joined;
@@ -483,29 +576,31 @@ apply_mode(struct cluster *c, struct user *u, struct room *r,
              arg[0] != '\0' ? arg : NULL);
 }
 
-/* Our own event, back from Redis: deliver it to the members here. */
+/* Our own event, back from Redis: deliver it to the members here, from
+ * its sender as it is now (a rename may have crossed it), or as it was
+ * if it has gone. */
 static void
 deliver_own(struct cluster *c, const struct cmsg *m, const struct got *g)
 {
     struct room *r = hub_room_find(c->hub, g->room, strlen(g->room));
-    struct user from, to, *except = NULL;
+    struct cuser *cu = cuser_by_id(c, NULL, m->uid);
+    struct user from, to;
     struct hub_event ev = {.kind = (enum hub_kind)m->kind, .from = &from,
                            .room = r, .text = m->text.p, .len = m->text.len,
                            .old = g->old};
 
     if (r == NULL || m->kind == CMSG_NICK || m->kind == CMSG_QUIT ||
-        m->kind == CMSG_HELLO)
+        m->kind == CMSG_HELLO || m->kind == CMSG_SYNC)
         return;
     fake_user(&from, g->nick, g->ident, g->host);
+    if (cu != NULL)
+        ev.from = cu->user;
     fake_user(&to, g->to, "", "");
     if (g->to[0] != '\0')
         ev.to = &to;
-    if (m->flags & CMSG_F_NOECHO) {
-        except = hub_user_find(c->hub, g->nick, strlen(g->nick));
-        if (except != NULL && !is_local(except))
-            except = NULL;
-    }
-    c->ops->to_room(c->ctx, &ev, except);
+    c->ops->to_room(c->ctx, &ev,
+                    cu != NULL && (m->flags & CMSG_F_NOECHO) ? cu->user
+                                                             : NULL);
 }
 
 /* A private message, notice or invitation for a user here. */
@@ -529,6 +624,184 @@ deliver_private(struct cluster *c, const struct cmsg *m, const struct got *g)
     c->ops->to_user(c->ctx, to, &ev);
 }
 
+/* --- naming the members again: WHO, HELLO ... SYNC -------------------- */
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void
+resync_free(struct cluster *c, struct resync **p)
+{
+    struct resync *rs = *p;
+
+    *p = rs->next;
+    free(rs->uids);
+    free(rs);
+    (void)c;
+}
+
+/* Forget the resyncs of node n (NULL: any) in room (NULL: any). */
+static void
+resync_forget(struct cluster *c, const struct cnode *n, const char *room)
+{
+    struct resync **p = &c->resyncs;
+
+    while (*p != NULL)
+        if ((n == NULL || (*p)->node == n) &&
+            (room == NULL || name_eq((*p)->room, room)))
+            resync_free(c, p);
+        else
+            p = &(*p)->next;
+}
+
+static struct resync *
+resync_find(struct cluster *c, const struct cnode *n, const struct room *r)
+{
+    struct resync *rs;
+
+    for (rs = c->resyncs; rs != NULL; rs = rs->next)
+        if (rs->node == n && name_eq(rs->room, r->name))
+            return rs;
+    return NULL;
+}
+
+/* A WHO went by in r: note the members here of every other node; each
+ * node's HELLOs name those still there, and its SYNC ends the list. */
+static void
+resync_start(struct cluster *c, const struct room *r)
+{
+    const struct member *m;
+    struct cnode *n;
+
+    for (n = c->nodes; n != NULL; n = n->next) {
+        struct resync *rs;
+        size_t count = 0;
+
+        resync_forget(c, n, r->name);
+        for (m = r->members; m != NULL; m = m->rnext)
+            if (m->user->cluster != NULL && cuser_of(m->user)->node == n)
+                count++;
+        if (count == 0)
+            continue;
+        rs = xcalloc(1, sizeof(*rs));
+        rs->node = n;
+        rs->uids = xcalloc(count, sizeof(*rs->uids));
+        for (m = r->members; m != NULL; m = m->rnext)
+            if (m->user->cluster != NULL && cuser_of(m->user)->node == n)
+                rs->uids[rs->n++] = cuser_of(m->user)->uid;
+        qsort(rs->uids, rs->n, sizeof(*rs->uids), uid_cmp);
+        rs->started = loop_now(c->loop);
+        scpy(rs->room, sizeof(rs->room), r->name);
+        rs->next = c->resyncs;
+        c->resyncs = rs;
+    }
+}
+
+/* n's HELLO named uid in r: it is still there. */
+static void
+resync_named(struct cluster *c, const struct cnode *n, const struct room *r,
+             uint64_t uid)
+{
+    struct resync *rs = resync_find(c, n, r);
+    uint64_t *at;
+
+    if (rs != NULL && uid != 0 &&
+        (at = bsearch(&uid, rs->uids, rs->n, sizeof(*rs->uids), uid_cmp)) !=
+            NULL)
+        *at = 0;
+}
+
+/* n's SYNC: its members in r that its HELLOs did not name left while we
+ * were not listening (a Redis outage); the members here see them go. */
+static void
+resync_end(struct cluster *c, const struct cnode *n, struct room *r)
+{
+    static const char why[] = "left during a cluster outage";
+    struct resync *rs = resync_find(c, n, r), **p;
+    size_t i;
+
+    if (rs == NULL || r == NULL)
+        return;
+    for (i = 0; i < rs->n; i++) {
+        struct cuser *cu = rs->uids[i] != 0
+                               ? cuser_by_id(c, n, rs->uids[i])
+                               : NULL;
+
+        if (cu != NULL && hub_member(cu->user, r) != NULL) {
+            hub_part(c->hub, cu->user, r, why, sizeof(why) - 1);
+            c->sweep = 1;
+        }
+    }
+    for (p = &c->resyncs; *p != rs; p = &(*p)->next)
+        ;
+    resync_free(c, p);
+}
+
+/* Resyncs no SYNC has ended in time: their nodes are not in the room. */
+static void
+resync_expire(struct cluster *c, uint64_t now)
+{
+    struct resync *rs;
+
+    for (rs = c->resyncs; rs != NULL; rs = rs->next)
+        if (now - rs->started >= RESYNC_MS) {
+            struct room *r = hub_room_find(c->hub, rs->room,
+                                           strlen(rs->room));
+
+            if (r == NULL) {
+                resync_forget(c, rs->node, rs->room);
+            } else {
+                c->applying++;
+                resync_end(c, rs->node, r);
+                c->applying--;
+            }
+            return;             /* the list changed: the next tick goes on */
+        }
+}
+
+/* Say HELLO for each of our members of r (as the others know them), then
+ * SYNC: the answer to a WHO, ours included. */
+static void
+hello_all(struct cluster *c, struct croom *cr, const struct room *r)
+{
+    const struct member *m, *first = NULL;
+    struct hub_event ev = {.kind = HUB_JOIN, .room = r};
+
+    for (m = r->members; m != NULL; m = m->rnext) {
+        if (!is_local(m->user))
+            continue;
+        ev.from = m->user;
+        publish_room(c, cr, &ev, CMSG_HELLO,
+                     (m->modes & MEMBER_OP ? CMSG_F_OP : 0) |
+                         (m->modes & MEMBER_VOICE ? CMSG_F_VOICE : 0));
+        if (first == NULL)
+            first = m;
+    }
+    if (first != NULL) {
+        ev.from = first->user;
+        publish_room(c, cr, &ev, CMSG_SYNC, 0);
+    }
+}
+
+/* A node (this one too) asks who is in a room: note what we know of the
+ * others, and name ours. */
+static void
+on_who(struct cluster *c, const struct got *g)
+{
+    struct room *r = hub_room_find(c->hub, g->room, strlen(g->room));
+    struct croom *cr = croom_find(c, g->room);
+
+    if (r == NULL || cr == NULL || !has_local(r) || c->state == CL_DOWN)
+        return;
+    resync_start(c, r);
+    hello_all(c, cr, r);
+}
+
 /* Another node's event: change who is where here, and tell the members
  * here, as if it had happened here. */
 static void
@@ -546,10 +819,11 @@ apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
         return;
     }
     if (m->kind == CMSG_QUIT || m->kind == CMSG_NICK) {
-        u = hub_user_find(c->hub, m->kind == CMSG_NICK ? g->old : g->nick,
-                          strlen(m->kind == CMSG_NICK ? g->old : g->nick));
-        if (u == NULL || u->cluster == NULL || cuser_of(u)->node != n)
+        struct cuser *cu = cuser_by_id(c, n, m->uid);
+
+        if (cu == NULL)
             return;             /* not known here, or told already */
+        u = cu->user;
         if (m->kind == CMSG_QUIT) {
             char reason[CMSG_TEXT_MAX + 1];
 
@@ -565,39 +839,43 @@ apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
         return;                 /* nobody here to tell */
     switch (m->kind) {
     case CMSG_JOIN:
-        u = remote_user(c, n, g);
+        u = remote_user(c, n, m->uid, g);
         if (u != NULL && hub_member(u, r) == NULL)
             hub_join(c->hub, u, r->name, strlen(r->name), NULL, &out,
                      &joined);
         break;
     case CMSG_HELLO:
         c->quiet++;
-        remote_member(c, n, g, r,
+        remote_member(c, n, m->uid, g, r,
                       (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
                           (m->flags & CMSG_F_VOICE ? MEMBER_VOICE : 0));
         c->quiet--;
+        resync_named(c, n, r, m->uid);
+        break;
+    case CMSG_SYNC:
+        resync_end(c, n, r);
         break;
     case CMSG_PART:
-        u = remote_user(c, n, g);
+        u = remote_user(c, n, m->uid, g);
         if (u != NULL && hub_member(u, r) != NULL)
             hub_part(c->hub, u, r, m->text.p, m->text.len);
         c->sweep = 1;
         break;
     case CMSG_TOPIC:
-        if ((u = remote_member(c, n, g, r, 0)) != NULL)
+        if ((u = remote_member(c, n, m->uid, g, r, 0)) != NULL)
             hub_topic(c->hub, u, r, m->text.p, m->text.len);
         break;
     case CMSG_MODE: {
         char text[CMSG_TEXT_MAX + 1];
 
         cpy(text, sizeof(text), m->text);
-        if ((u = remote_member(c, n, g, r, 0)) != NULL)
+        if ((u = remote_member(c, n, m->uid, g, r, 0)) != NULL)
             apply_mode(c, u, r, text);
         break;
     }
     case CMSG_KICK:
         t = hub_user_find(c->hub, g->to, strlen(g->to));
-        if ((u = remote_member(c, n, g, r, 0)) != NULL && t != NULL &&
+        if ((u = remote_member(c, n, m->uid, g, r, 0)) != NULL && t != NULL &&
             hub_member(t, r) != NULL)
             hub_kick(c->hub, u, r, t, m->text.p, m->text.len);
         c->sweep = 1;
@@ -608,7 +886,7 @@ apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
                                .from = &from, .room = r,
                                .text = m->text.p, .len = m->text.len};
 
-        remote_member(c, n, g, r, 0);
+        remote_member(c, n, m->uid, g, r, 0);
         fake_user(&from, g->nick, g->ident, g->host);
         c->ops->to_room(c->ctx, &ev, NULL);
         break;
@@ -663,7 +941,9 @@ handle(struct cluster *c, const char *chan, const char *data, size_t len)
     check_seq(c, &m, g.node, chan);
     c->applying++;
     c->hub->trust = true;
-    if (strcmp(g.node, c->node) == 0)
+    if (m.kind == CMSG_WHO)
+        on_who(c, &g);
+    else if (strcmp(g.node, c->node) == 0)
         deliver_own(c, &m, &g);
     else
         apply_remote(c, &m, &g);
@@ -674,6 +954,23 @@ handle(struct cluster *c, const char *chan, const char *data, size_t len)
 /* --- the subscriber link ----------------------------------------------- */
 
 static void become_up(struct cluster *c);
+
+/* We listen to cr's channel (again): ask every node, this one too, to
+ * name its members there.  What the answers do not name has left. */
+static void
+ask_who(struct cluster *c, struct croom *cr)
+{
+    const struct room *r = hub_room_find(c->hub, cr->name, strlen(cr->name));
+    const struct member *m;
+    struct hub_event ev = {.kind = HUB_JOIN, .room = r};
+
+    for (m = r != NULL ? r->members : NULL; m != NULL; m = m->rnext)
+        if (is_local(m->user)) {
+            ev.from = m->user;
+            publish_room(c, cr, &ev, CMSG_WHO, 0);
+            return;
+        }
+}
 
 static void
 subscribed(struct cluster *c, const char *chan)
@@ -687,7 +984,7 @@ subscribed(struct cluster *c, const char *chan)
             for (p = cr->head; p != NULL; p = p->next)
                 publish(c, cr->chan, p->data, p->len);
             drop_pending(cr);
-            c->load_wanted = 1;
+            ask_who(c, cr);
         }
     if (c->subs_waiting > 0 && --c->subs_waiting == 0) {
         if (!c->probe_out)
@@ -750,19 +1047,15 @@ static void
 announce_nick(struct cluster *c, struct user *u)
 {
     struct cuser *cu = cuser_of(u);
-    struct user old;
     struct hub_event ev = {.kind = HUB_NICK, .from = u, .old = cu->pubnick};
     struct member *m;
 
-    fake_user(&old, cu->pubnick, hub_ident(u), u->host);
     for (m = u->rooms; m != NULL; m = m->unext) {
         struct croom *cr = croom_find(c, m->room->name);
 
         if (cr == NULL)
             continue;
         publish_room(c, cr, &ev, CMSG_NICK, 0);
-        member_write(c, c->node, m->room->name, &old, 0, false);
-        member_write(c, c->node, m->room->name, u, m->modes, true);
     }
     if (!name_eq(cu->pubnick, u->nick))
         release(c, cu->pubnick);
@@ -831,99 +1124,24 @@ claim(struct cluster *c, struct user *u)
 
 /* --- coming up: subscribe, claim, write membership, load the others --- */
 
-struct load_req {
+/* A question about another node, waiting for Redis's answer. */
+struct node_req {
     struct cluster *c;
     char            node[CMSG_FIELD_MAX + 1];
 };
-
-/* One node's membership ("room TAB nick" -> "ident TAB host TAB modes"):
- * its users in our rooms join them here, without a word. */
-static void
-on_members(redisAsyncContext *ac, void *reply, void *priv)
-{
-    struct load_req *q = priv;
-    struct cluster *c = q->c;
-    redisReply *r = reply;
-    size_t i;
-
-    (void)ac;
-    for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
-                i + 1 < r->elements; i += 2) {
-        struct cmsg m = {.kind = CMSG_HELLO};
-        struct got g;
-        const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
-        unsigned modes = 0;
-
-        if (f == NULL || v == NULL ||
-            sscanf(f, "%63[^\t]\t%63s", g.room, g.nick) != 2)
-            continue;
-        g.ident[0] = g.host[0] = '\0';
-        sscanf(v, "%63[^\t]\t%63[^\t]\t%u", g.ident, g.host, &modes);
-        g.to[0] = g.old[0] = '\0';
-        scpy(g.node, sizeof(g.node), q->node);
-        m.flags = (modes & MEMBER_OP ? CMSG_F_OP : 0) |
-                  (modes & MEMBER_VOICE ? CMSG_F_VOICE : 0);
-        if (!fields_ok(&m, &g))
-            continue;
-        c->applying++;
-        c->hub->trust = true;
-        apply_remote(c, &m, &g);
-        c->hub->trust = false;
-        c->applying--;
-    }
-    free(q);
-}
-
-static void
-on_nodes(redisAsyncContext *ac, void *reply, void *priv)
-{
-    struct cluster *c = priv;
-    redisReply *r = reply;
-    size_t i;
-
-    (void)ac;
-    for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements;
-         i++) {
-        struct load_req *q;
-
-        if (r->element[i]->str == NULL ||
-            strcmp(r->element[i]->str, c->node) == 0 ||
-            r->element[i]->len > CMSG_FIELD_MAX)
-            continue;
-        q = xmalloc(sizeof(*q));
-        q->c = c;
-        scpy(q->node, sizeof(q->node), r->element[i]->str);
-        if (redis_link_command(&c->pub, on_members, q,
-                               "HGETALL chatd:members:%s", q->node) == -1)
-            free(q);
-    }
-}
 
 struct sync_arg {
     struct cluster *c;
 };
 
-/* u's nickname claimed again, its memberships written and announced. */
+/* u's nickname claimed again (its rooms' WHOs name it to the others). */
 static void
 sync_user(struct user *u, void *arg)
 {
     struct cluster *c = ((struct sync_arg *)arg)->c;
-    struct member *m;
 
-    if (!is_local(u))
-        return;
-    claim(c, u);
-    for (m = u->rooms; m != NULL; m = m->unext) {
-        struct croom *cr = croom_find(c, m->room->name);
-        struct hub_event ev = {.kind = HUB_JOIN, .from = u, .room = m->room};
-
-        if (cr == NULL)
-            continue;
-        member_write(c, c->node, m->room->name, u, m->modes, true);
-        publish_room(c, cr, &ev, CMSG_HELLO,
-                     (m->modes & MEMBER_OP ? CMSG_F_OP : 0) |
-                         (m->modes & MEMBER_VOICE ? CMSG_F_VOICE : 0));
-    }
+    if (is_local(u))
+        claim(c, u);
 }
 
 static void
@@ -948,13 +1166,10 @@ become_up(struct cluster *c)
     log_warnx("cluster: link up: node %s, %u room(s) subscribed", c->node,
               n);
     heartbeat(c);
-    redis_link_command(&c->pub, NULL, NULL, "SADD chatd:nodes %s", c->node);
-    redis_link_command(&c->pub, NULL, NULL, "DEL chatd:members:%s", c->node);
     hub_each_user(c->hub, sync_user, &sa);
-    c->load_wanted = 1;
     if (c->told_lost) {
-        log_warnx("cluster: nicknames claimed again and memberships "
-                  "rewritten; telling clients the link is back");
+        log_warnx("cluster: nicknames claimed again and members named "
+                  "again; telling clients the link is back");
         notice(c, NULL, "cluster link back");
         c->told_lost = 0;
     }
@@ -1066,7 +1281,7 @@ on_link_stall(struct redis_link *rl, void *arg)
 static void
 on_alive(redisAsyncContext *ac, void *reply, void *priv)
 {
-    struct load_req *q = priv;
+    struct node_req *q = priv;
     struct cluster *c = q->c;
     redisReply *r = reply;
     struct cnode *n;
@@ -1094,9 +1309,8 @@ on_alive(redisAsyncContext *ac, void *reply, void *priv)
         }
     }
     c->applying--;
-    redis_link_command(&c->pub, NULL, NULL, "SREM chatd:nodes %s", n->name);
-    redis_link_command(&c->pub, NULL, NULL, "DEL chatd:members:%s", n->name);
     forget_seen(c, n->name, NULL);
+    resync_forget(c, n, NULL);
     free(q);
 }
 
@@ -1106,7 +1320,7 @@ check_nodes(struct cluster *c)
     struct cnode *n;
 
     for (n = c->nodes; n != NULL; n = n->next) {
-        struct load_req *q;
+        struct node_req *q;
 
         if (n->nusers == 0)
             continue;
@@ -1138,6 +1352,7 @@ on_tick(struct loop *l, void *arg)
 
     if (c->state != CL_UP)
         return;
+    resync_expire(c, now);
     if (!c->probe_out && now - c->probe_at >= PROBE_MS) {
         fake_user(&self, "probe", "", "");
         n = encode(c, buf, sizeof(buf), &ev, ++c->probe_seq, CMSG_PROBE, 0,
@@ -1176,13 +1391,7 @@ cluster_room_event(struct cluster *c, const struct hub_event *ev,
     self = hub_user_find(c->hub, ev->from->nick, strlen(ev->from->nick));
     publish_room(c, cr, ev, (enum cmsg_kind)ev->kind,
                  except == ev->from ? CMSG_F_NOECHO : 0);
-    if (ev->kind == HUB_JOIN) {
-        const struct member *m = hub_member(ev->from, ev->room);
-
-        member_write(c, c->node, ev->room->name, ev->from,
-                     m != NULL ? m->modes : 0, true);
-    } else if (ev->kind == HUB_PART) {
-        member_write(c, c->node, ev->room->name, ev->from, 0, false);
+    if (ev->kind == HUB_PART) {
         /* It leaves before its copy could come back. */
         if (self != NULL)
             c->ops->to_user(c->ctx, self, ev);
@@ -1190,12 +1399,8 @@ cluster_room_event(struct cluster *c, const struct hub_event *ev,
         struct user *t = hub_user_find(c->hub, ev->to->nick,
                                        strlen(ev->to->nick));
 
-        if (t != NULL && t->cluster != NULL) {
-            member_write(c, is_local(t) ? c->node : cuser_of(t)->node->name,
-                         ev->room->name, t, 0, false);
-            if (is_local(t))
-                c->ops->to_user(c->ctx, t, ev);
-        }
+        if (t != NULL && is_local(t))
+            c->ops->to_user(c->ctx, t, ev);
     }
     return true;
 }
@@ -1240,7 +1445,6 @@ cluster_user_event(struct cluster *c, struct user *u,
             if (cr == NULL)
                 continue;
             publish_room(c, cr, ev, CMSG_QUIT, 0);
-            member_write(c, c->node, m->room->name, u, 0, false);
         }
         return false;
     case HUB_PRIVATE:
@@ -1263,11 +1467,14 @@ cluster_presence(struct cluster *c, struct user *u, bool online)
 
     if (online) {
         cu = xcalloc(1, sizeof(*cu));
+        cu->user = u;
         cu->node = c->creating;
         if (cu->node != NULL)
             cu->node->nusers++;
+        cu->uid = cu->node != NULL ? c->creating_uid : ++c->last_uid;
         scpy(cu->pubnick, sizeof(cu->pubnick), u->nick);
         u->cluster = cu;
+        id_insert(c, cu);
         if (cu->node == NULL)
             claim(c, u);
         return;
@@ -1283,6 +1490,7 @@ cluster_presence(struct cluster *c, struct user *u, bool online)
             release(c, cu->pubnick);
     }
     c->sweep = 1;
+    id_remove(c, cu);
     free(cu);
     u->cluster = NULL;
 }
@@ -1332,15 +1540,12 @@ cluster_settle(struct cluster *c)
                 redis_link_command(&c->sub, NULL, NULL, "UNSUBSCRIBE %s",
                                    cr->chan);
             forget_seen(c, NULL, cr->chan);
+            resync_forget(c, NULL, cr->name);
             drop_pending(cr);
             *p = cr->next;
             free(cr);
         }
         drop_lonely(c);
-    }
-    if (c->load_wanted && c->state == CL_UP) {
-        c->load_wanted = 0;
-        redis_link_command(&c->pub, on_nodes, c, "SMEMBERS chatd:nodes");
     }
 }
 
@@ -1367,6 +1572,9 @@ cluster_new(struct loop *l, struct hub *h, const struct cluster_config *cc,
     scpy(c->node, sizeof(c->node), cc->node);
     snprintf(c->nodechan, sizeof(c->nodechan), "chatd:node:%s", c->node);
     c->expiry = cc->expiry < 2 ? 2 : cc->expiry;
+    /* Numbers from the start time on: a node restarted at once does not
+     * hand out a number the others still know from its last life. */
+    c->last_uid = (uint64_t)time(NULL) << 20;
     c->state = CL_DOWN;
     redis_link_init(&c->pub, l, "publisher", DEADLINE_MS, on_link_up,
                     on_link_down, on_link_stall, c);
@@ -1400,10 +1608,6 @@ cluster_free(struct cluster *c)
         /* Best effort: the others need not wait for our heartbeat. */
         redis_link_command(&c->pub, NULL, NULL, "DEL chatd:alive:%s",
                            c->node);
-        redis_link_command(&c->pub, NULL, NULL, "DEL chatd:members:%s",
-                           c->node);
-        redis_link_command(&c->pub, NULL, NULL, "SREM chatd:nodes %s",
-                           c->node);
         redisAsyncHandleWrite(c->pub.ac);
     }
     loop_timer_stop(c->loop, &c->tick);
@@ -1422,5 +1626,7 @@ cluster_free(struct cluster *c)
         free(n);
     }
     forget_seen(c, NULL, NULL);
+    resync_forget(c, NULL, NULL);
+    free(c->byid);
     free(c);
 }

@@ -10,18 +10,21 @@
  * other nodes when it arrives.  Private messages go to the node of the
  * recipient, on chatd:node:<name>.
  *
- * Users on other nodes are hub users with no client (hub.h): a node adds
- * them as they join its rooms, or from the membership hashes
- * (chatd:members:<node>, field "room TAB nick") when it subscribes to a
- * room, and drops them when they leave, when no local member is left in
- * their rooms, or when their node's heartbeat (chatd:alive:<node>) ends.
+ * Users on other nodes are hub users with no client (hub.h), known by
+ * their node and their number there (a rename keeps it).  A node adds
+ * them as they join its rooms, or as they are named when it subscribes
+ * to a room: it publishes WHO there, and every node there answers in the
+ * same channel with a HELLO per member and a SYNC, so the answer is in
+ * order with the rest; a member no answer names has left.  It drops them
+ * when they leave, when no local member is left in their rooms, or when
+ * their node's heartbeat (chatd:alive:<node>) ends.
  * Nicknames are claimed (chatd:nick:<lower-cased nick>) while their user
  * is online; a claim that fails renames the local user to a guest name.
  *
  * Redis lost or stalled (5 s without an answer): every event is delivered
  * locally, clients are told once, and the node reconnects with back-off
- * and jitter, subscribes again, claims its nicknames again, rewrites its
- * membership and tells clients the link is back.  No replay. */
+ * and jitter, subscribes again (and asks WHO again), claims its
+ * nicknames again and tells clients the link is back.  No replay. */
 #ifndef CHATD_CLUSTER_H
 #define CHATD_CLUSTER_H
 
@@ -54,7 +57,7 @@ struct cluster *cluster_new(struct loop *l, struct hub *h,
                             const struct cluster_config *cc,
                             const struct cluster_ops *ops, void *ctx,
                             char err[ERR_LEN]);
-/* Leave the cluster (claims and membership given up if Redis answers
+/* Leave the cluster (the heartbeat given up if Redis answers
  * now), free every record it keeps on hub users.  Call before
  * hub_fini(). */
 void cluster_free(struct cluster *c);

@@ -6,10 +6,10 @@
 
 const char *const cmsg_kind_names[CMSG_NKINDS] = {
     "say", "action", "notice", "private", "join", "part", "quit", "nick",
-    "topic", "mode", "kick", "invite", "hello", "probe",
+    "topic", "mode", "kick", "invite", "hello", "who", "sync", "probe",
 };
 
-#define NFIELDS 12
+#define NFIELDS 13
 
 /* A field other than the text: short, no tab, no control character. */
 static int
@@ -89,26 +89,26 @@ cmsg_parse(const char *buf, size_t len, struct cmsg *m, const char **why)
         *why = "text too long";
         return -1;
     }
-    if (f[0].len != 2 || memcmp(f[0].p, "C1", 2) != 0) {
-        *why = "not version C1";
+    if (f[0].len != 2 || memcmp(f[0].p, "C2", 2) != 0) {
+        *why = "not version C2";
         return -1;
     }
     if (f[1].len == 0 || number(&f[2], &m->seq) == -1 ||
         (k = kind_of(&f[3])) < 0 || number(&f[4], &flags) == -1 ||
-        flags > 0xffff) {
-        *why = "bad node, sequence, kind or flags";
+        flags > 0xffff || number(&f[5], &m->uid) == -1) {
+        *why = "bad node, sequence, kind, flags or uid";
         return -1;
     }
     m->node = f[1];
     m->kind = (enum cmsg_kind)k;
     m->flags = (unsigned)flags;
-    m->nick = f[5];
-    m->ident = f[6];
-    m->host = f[7];
-    m->room = f[8];
-    m->to = f[9];
-    m->old = f[10];
-    m->text = f[11];
+    m->nick = f[6];
+    m->ident = f[7];
+    m->host = f[8];
+    m->room = f[9];
+    m->to = f[10];
+    m->old = f[11];
+    m->text = f[12];
     return 0;
 }
 
@@ -131,7 +131,7 @@ cmsg_encode(char *buf, size_t cap, const struct cmsg *m)
 {
     const struct cmsg_field *f[] = {&m->node, &m->nick, &m->ident, &m->host,
                                     &m->room, &m->to,   &m->old};
-    char num[48];
+    char num[80];
     size_t at = 0, i, n;
 
     for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -140,10 +140,11 @@ cmsg_encode(char *buf, size_t cap, const struct cmsg *m)
     if (m->node.len == 0 || m->kind >= CMSG_NKINDS ||
         m->text.len > CMSG_TEXT_MAX)
         return 0;
-    n = (size_t)snprintf(num, sizeof(num), "%llu\t%s\t%u",
+    n = (size_t)snprintf(num, sizeof(num), "%llu\t%s\t%u\t%llu",
                          (unsigned long long)m->seq,
-                         cmsg_kind_names[m->kind], m->flags & 0xffff);
-    if (!put(buf, cap, &at, "C1", 2, 1) ||
+                         cmsg_kind_names[m->kind], m->flags & 0xffff,
+                         (unsigned long long)m->uid);
+    if (!put(buf, cap, &at, "C2", 2, 1) ||
         !put(buf, cap, &at, m->node.p, m->node.len, 1) ||
         !put(buf, cap, &at, num, n, 1))
         return 0;

@@ -2,16 +2,18 @@
  *
  * A message is one line of tab-separated fields, the text last:
  *
- *   C1 TAB node TAB seq TAB kind TAB flags TAB nick TAB ident TAB host
- *      TAB room TAB to TAB old TAB text
+ *   C2 TAB node TAB seq TAB kind TAB flags TAB uid TAB nick TAB ident
+ *      TAB host TAB room TAB to TAB old TAB text
  *
- * "C1" is the format's version.  Every field but the text is 0-63 bytes
+ * "C2" is the format's version.  Every field but the text is 0-63 bytes
  * without tabs or control characters (nicknames, rooms, hosts and node
- * names cannot hold any); the text is every byte after the eleventh tab,
+ * names cannot hold any); the text is every byte after the twelfth tab,
  * tabs included, so nothing needs escaping.  seq is decimal (a node's
  * sequence on that channel, for gap counting), flags decimal (CMSG_F_*),
- * kind one of the words of cmsg_kind_names.  Empty fields are allowed
- * (a room message has no "to"). */
+ * kind one of the words of cmsg_kind_names, uid decimal: the sender's
+ * number on its node, which a rename does not change, so a message
+ * names its user even when a rename has crossed it on the way.  Empty
+ * fields are allowed (a room message has no "to"). */
 #ifndef CHATD_CMSG_H
 #define CHATD_CMSG_H
 
@@ -25,7 +27,11 @@
 enum cmsg_kind {
     CMSG_SAY, CMSG_ACTION, CMSG_NOTICE, CMSG_PRIVATE, CMSG_JOIN, CMSG_PART,
     CMSG_QUIT, CMSG_NICK, CMSG_TOPIC, CMSG_MODE, CMSG_KICK, CMSG_INVITE,
-    CMSG_HELLO,         /* nick is in room (say nothing): after a reconnect */
+    CMSG_HELLO,         /* nick is in room (say nothing): a WHO's answer */
+    CMSG_WHO,           /* a node (re)subscribed: every node says HELLO for
+                         * each of its members in room, then SYNC */
+    CMSG_SYNC,          /* the node's HELLOs are done: its members here
+                         * that none named have left */
     CMSG_PROBE,         /* a node's message to itself: is the link alive? */
     CMSG_NKINDS
 };
@@ -44,7 +50,7 @@ struct cmsg_field {
 
 struct cmsg {
     struct cmsg_field node, nick, ident, host, room, to, old, text;
-    uint64_t          seq;
+    uint64_t          seq, uid;
     enum cmsg_kind    kind;
     unsigned          flags;
 };

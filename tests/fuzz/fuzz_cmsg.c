@@ -60,7 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     same(&m.to, &back.to);
     same(&m.old, &back.old);
     same(&m.text, &back.text);
-    if (m.seq != back.seq || m.kind != back.kind || m.flags != back.flags)
+    if (m.seq != back.seq || m.kind != back.kind || m.flags != back.flags ||
+        m.uid != back.uid)
         CHECK(0);
     return 0;
 }

@@ -16,20 +16,11 @@ import time
 
 import pytest
 
-from helpers import SLOW, VALGRIND, Proc, Server, connect
+from helpers import BACKENDS, SLOW, VALGRIND, Proc, Server, connect
 
-# The cluster's membership can still disagree between nodes for a while
-# after users join and rename at once (issue 15's note), which fails about
-# one run in six on a busy machine: until that is fixed these tests run in
-# `make test-cluster`, not in make test, so they cannot block the rest.
 REDIS = shutil.which("redis-server")
-pytestmark = [
-    pytest.mark.skipif(
-        os.environ.get("CHATD_CLUSTER_TESTS") != "1",
-        reason="cluster tests run in make test-cluster "
-        "(CHATD_CLUSTER_TESTS=1)"),
-    pytest.mark.skipif(REDIS is None, reason="redis-server is not installed"),
-]
+pytestmark = pytest.mark.skipif(REDIS is None,
+                                reason="redis-server is not installed")
 
 
 def free_port():
@@ -114,8 +105,11 @@ heartbeat_bound = pytest.mark.skipif(
 def cluster():
     redis = Redis(free_port())
     url = f"redis://127.0.0.1:{redis.port}"
+    # Each node on another backend: every test runs on all three.
     nodes = [Server(["--profile", "chat", "--cluster", url, "--node-name",
-                     f"n{i}", "--cluster-expiry", "3"]) for i in (1, 2, 3)]
+                     f"n{i + 1}", "--cluster-expiry", "3",
+                     "--backend", BACKENDS[i % len(BACKENDS)]])
+             for i in range(3)]
     for n in nodes:
         n.err.wait_for(r"cluster: link up", timeout=10)
     yield redis, nodes
@@ -127,17 +121,30 @@ def cluster():
 
 def users(nodes, names):
     cs = []
-    for n, name in zip(nodes, names):
-        c = Client(n.port)
-        # The join comes back through Redis: renaming before it has is a
-        # race the cluster still loses (the issue's closing note says so).
-        c.wait(r"joined #lobby$")
+    for i, name in enumerate(names):
+        c = Client(nodes[i % len(nodes)].port)
+        # At once: the join is still on its way through Redis.
         c.send(f"/nick {name}")
         c.wait(rf"is now known as {name}")
         cs.append(c)
     for c in cs:
         assert set(names) <= c.who(names), "every node lists every user"
     return cs
+
+
+def test_rename_before_join_returns(cluster):
+    """Users who rename while their join is still on its way through
+    Redis are listed under their new names everywhere, never as guests."""
+    _, nodes = cluster
+    names = [f"r{i}" for i in range(9)]
+    cs = users(nodes, names)
+    for c in cs:
+        listed = c.who(names)
+        strangers = [n for n in listed if n.startswith("guest")]
+        assert not strangers, f"listed under old names: {strangers}"
+    cs[4].send("hello all")
+    for c in cs:
+        c.wait(r"^r4: hello all$")
 
 
 def chat_lines(c, n):
@@ -214,6 +221,35 @@ def test_redis_killed_and_restarted(cluster):
     across(a1, a2, "again")
     across(a2, a1, "and back")
     assert "a2" in a1.who(["a2"]), "membership written again"
+
+
+@heartbeat_bound
+def test_outage_leavers_leave(cluster):
+    """Who left during a Redis outage leaves the other nodes' lists once
+    the link is back."""
+    redis, nodes = cluster
+    a1, a2, a3 = users(nodes, ["a1", "a2", "a3"])
+    b3 = users(nodes[2:], ["b3"])[0]
+    for c in (a1, a2):
+        assert "b3" in c.who(["b3"])
+    redis.p.kill()
+    for c in (a1, a2, a3):
+        c.wait(r"^\*\*\* cluster link lost")
+    a3.send("/quit bye")            # its node cannot tell the others
+    b3.send("/part #lobby")
+    b3.wait(r"left #lobby")
+    redis.start()
+    for c in (a1, a2):
+        c.wait(r"^\*\*\* cluster link back$", timeout=15)
+    t0 = time.monotonic()
+    for c in (a1, a2):
+        gone = {c.wait(r"^\*\*\* (\S+) left #lobby \(left during a cluster "
+                       r"outage\)$", timeout=15).group(1) for _ in (1, 2)}
+        assert gone == {"a3", "b3"}, gone
+    print(f"leavers gone {time.monotonic() - t0:.1f} s after the link")
+    for c in (a1, a2):
+        listed = c.who([])
+        assert "a3" not in listed and "b3" not in listed, listed
 
 
 def test_redis_stalled(cluster):

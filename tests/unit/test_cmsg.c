@@ -37,12 +37,13 @@ test_cmsg_say(void **state)
     const char *why = NULL;
 
     (void)state;
-    assert_int_equal(parse(S("C1\tn1\t7\tsay\t1\talice\tal\t127.0.0.1\t"
+    assert_int_equal(parse(S("C2\tn1\t7\tsay\t1\t9\talice\tal\t127.0.0.1\t"
                              "#lobby\t\t\thi\tthere"), &m, &why), 0);
     field_is(m.node, "n1");
     assert_int_equal(m.seq, 7);
     assert_int_equal(m.kind, CMSG_SAY);
     assert_int_equal(m.flags, CMSG_F_NOECHO);
+    assert_int_equal(m.uid, 9);
     field_is(m.nick, "alice");
     field_is(m.ident, "al");
     field_is(m.host, "127.0.0.1");
@@ -60,16 +61,18 @@ test_cmsg_bad(void **state)
         size_t      n;
     } bad[] = {
         {S("")},
-        {S("C1\tn1\t7\tsay\t0\ta\tb\tc\t#r\t\t")},         /* 11 fields */
-        {S("C2\tn1\t7\tsay\t0\ta\tb\tc\t#r\t\t\tx")},      /* version */
-        {S("C1\t\t7\tsay\t0\ta\tb\tc\t#r\t\t\tx")},        /* no node */
-        {S("C1\tn\t-7\tsay\t0\ta\tb\tc\t#r\t\t\tx")},      /* sequence */
-        {S("C1\tn\t\tsay\t0\ta\tb\tc\t#r\t\t\tx")},
-        {S("C1\tn\t18446744073709551616\tsay\t0\ta\tb\tc\t#r\t\t\tx")},
-        {S("C1\tn\t1\tshout\t0\ta\tb\tc\t#r\t\t\tx")},     /* kind */
-        {S("C1\tn\t1\tsay\t65536\ta\tb\tc\t#r\t\t\tx")},   /* flags */
-        {S("C1\tn\t1\tsay\t0\ta\x01\tb\tc\t#r\t\t\tx")},   /* control */
-        {S("C1\tn\t1\tsay\t0\ta\tb\tc\t#r\n\t\t\tx")},
+        {S("C2\tn1\t7\tsay\t0\t1\ta\tb\tc\t#r\t\t")},      /* 12 fields */
+        {S("C1\tn1\t7\tsay\t0\t1\ta\tb\tc\t#r\t\t\tx")},   /* version */
+        {S("C2\tn1\t7\tsay\t0\tx\ta\tb\tc\t#r\t\t\tx")},   /* uid */
+        {S("C2\tn1\t7\tsay\t0\t\ta\tb\tc\t#r\t\t\tx")},
+        {S("C2\t\t7\tsay\t0\t1\ta\tb\tc\t#r\t\t\tx")},        /* no node */
+        {S("C2\tn\t-7\tsay\t0\t1\ta\tb\tc\t#r\t\t\tx")},      /* sequence */
+        {S("C2\tn\t\tsay\t0\t1\ta\tb\tc\t#r\t\t\tx")},
+        {S("C2\tn\t18446744073709551616\tsay\t0\t1\ta\tb\tc\t#r\t\t\tx")},
+        {S("C2\tn\t1\tshout\t0\t1\ta\tb\tc\t#r\t\t\tx")},     /* kind */
+        {S("C2\tn\t1\tsay\t65536\t1\ta\tb\tc\t#r\t\t\tx")},   /* flags */
+        {S("C2\tn\t1\tsay\t0\t1\ta\x01\tb\tc\t#r\t\t\tx")},   /* control */
+        {S("C2\tn\t1\tsay\t0\t1\ta\tb\tc\t#r\n\t\t\tx")},
     };
     struct cmsg m;
     const char *why;
@@ -81,7 +84,7 @@ test_cmsg_bad(void **state)
         assert_int_equal(parse(bad[i].s, bad[i].n, &m, &why), -1);
         assert_non_null(why);
     }
-    assert_int_equal(parse(S("C1\tn\t18446744073709551615\tprobe\t0\t\t\t"
+    assert_int_equal(parse(S("C2\tn\t18446744073709551615\tprobe\t0\t1\t\t\t"
                              "\t\t\t\t"), &m, &why), 0);
     assert_int_equal(m.seq, UINT64_MAX);
 }
@@ -97,13 +100,13 @@ test_cmsg_long(void **state)
 
     (void)state;
     memset(nick, 'a', sizeof(nick));
-    n = (size_t)snprintf(buf, sizeof(buf), "C1\tn\t1\tsay\t0\t%.*s\t\t\t\t"
+    n = (size_t)snprintf(buf, sizeof(buf), "C2\tn\t1\tsay\t0\t1\t%.*s\t\t\t\t"
                          "\t\tx", CMSG_FIELD_MAX, nick);
     assert_int_equal(parse(buf, n, &m, &why), 0);
-    n = (size_t)snprintf(buf, sizeof(buf), "C1\tn\t1\tsay\t0\t%.*s\t\t\t\t"
+    n = (size_t)snprintf(buf, sizeof(buf), "C2\tn\t1\tsay\t0\t1\t%.*s\t\t\t\t"
                          "\t\tx", CMSG_FIELD_MAX + 1, nick);
     assert_int_equal(parse(buf, n, &m, &why), -1);
-    n = (size_t)snprintf(buf, sizeof(buf), "C1\tn\t1\tsay\t0\t\t\t\t\t\t\t");
+    n = (size_t)snprintf(buf, sizeof(buf), "C2\tn\t1\tsay\t0\t1\t\t\t\t\t\t\t");
     memset(buf + n, 'x', CMSG_TEXT_MAX + 1);
     assert_int_equal(parse(buf, n + CMSG_TEXT_MAX, &m, &why), 0);
     assert_int_equal(parse(buf, n + CMSG_TEXT_MAX + 1, &m, &why), -1);
@@ -113,7 +116,7 @@ static void
 test_cmsg_round_trip(void **state)
 {
     struct cmsg m = {.node = F("node-1"), .seq = 42, .kind = CMSG_KICK,
-                     .flags = 3, .nick = F("op"), .ident = F("~o"),
+                     .flags = 3, .uid = 77, .nick = F("op"), .ident = F("~o"),
                      .host = F("::1"), .room = F("#x"), .to = F("bob"),
                      .old = F(""), .text = F("bye\tnow \xc3\xa9")};
     struct cmsg back;
@@ -128,6 +131,7 @@ test_cmsg_round_trip(void **state)
     assert_int_equal(back.seq, 42);
     assert_int_equal(back.kind, CMSG_KICK);
     assert_int_equal(back.flags, 3);
+    assert_int_equal(back.uid, 77);
     field_is(back.to, "bob");
     field_is(back.text, "bye\tnow \xc3\xa9");
     /* Too small a buffer, or a tab where none may be: nothing. */
