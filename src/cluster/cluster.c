@@ -844,14 +844,21 @@ apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
             hub_join(c->hub, u, r->name, strlen(r->name), NULL, &out,
                      &joined);
         break;
-    case CMSG_HELLO:
-        c->quiet++;
-        remote_member(c, n, m->uid, g, r,
-                      (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
-                          (m->flags & CMSG_F_VOICE ? MEMBER_VOICE : 0));
-        c->quiet--;
+    case CMSG_HELLO: {
+        /* Named by a WHO's answer: the members here not knowing it yet see
+         * it join, as IRC clients see a netjoin. */
+        struct member *mb;
+
+        u = remote_user(c, n, m->uid, g);
+        if (u != NULL && hub_member(u, r) == NULL)
+            hub_join(c->hub, u, r->name, strlen(r->name), NULL, &out,
+                     &joined);
+        if (u != NULL && (mb = hub_member(u, r)) != NULL)
+            mb->modes = (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
+                        (m->flags & CMSG_F_VOICE ? MEMBER_VOICE : 0);
         resync_named(c, n, r, m->uid);
         break;
+    }
     case CMSG_SYNC:
         resync_end(c, n, r);
         break;
@@ -1390,9 +1397,12 @@ cluster_room_event(struct cluster *c, const struct hub_event *ev,
         return false;
     self = hub_user_find(c->hub, ev->from->nick, strlen(ev->from->nick));
     publish_room(c, cr, ev, (enum cmsg_kind)ev->kind,
-                 except == ev->from ? CMSG_F_NOECHO : 0);
-    if (ev->kind == HUB_PART) {
-        /* It leaves before its copy could come back. */
+                 except == ev->from || ev->kind == HUB_JOIN ? CMSG_F_NOECHO
+                                                            : 0);
+    if (ev->kind == HUB_JOIN || ev->kind == HUB_PART) {
+        /* The joiner hears of it before the room's topic and names (an
+         * IRC client wants its JOIN first); the leaver leaves before its
+         * copy could come back. */
         if (self != NULL)
             c->ops->to_user(c->ctx, self, ev);
     } else if (ev->kind == HUB_KICK && ev->to != NULL) {
