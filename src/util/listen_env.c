@@ -12,19 +12,34 @@
 
 #include "util/parse.h"
 
+/* A number's text for a message: at most 32 bytes, each one that is not
+ * printable ASCII shown as '?', so the message stays one line. */
+static const char *
+shown(const char *text, char buf[33])
+{
+    size_t i;
+
+    for (i = 0; i < 32 && text[i] != '\0'; i++)
+        buf[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
 int
 listen_env_parse(const char *pid_text, const char *fds_text,
                  const char *names_text, long pid, struct listen_env_fd out[],
                  size_t max, char err[ERR_LEN])
 {
     const char *p;
+    char buf[33];
     long want, n;
     size_t i, len;
 
     if (pid_text == NULL || fds_text == NULL)
         return 0;
     if (parse_long(pid_text, 1, LONG_MAX, &want) == -1) {
-        errf(err, "bad LISTEN_PID '%.32s' (expected a process id)", pid_text);
+        errf(err, "bad LISTEN_PID '%s' (expected a process id)",
+             shown(pid_text, buf));
         return -1;
     }
     if (want != pid)
@@ -32,7 +47,8 @@ listen_env_parse(const char *pid_text, const char *fds_text,
     if (max > LISTEN_ENV_MAX)
         max = LISTEN_ENV_MAX;
     if (parse_long(fds_text, 0, LONG_MAX, &n) == -1) {
-        errf(err, "bad LISTEN_FDS '%.32s' (expected a count)", fds_text);
+        errf(err, "bad LISTEN_FDS '%s' (expected a count)",
+             shown(fds_text, buf));
         return -1;
     }
     if ((unsigned long)n > max) {
