@@ -336,10 +336,10 @@ adopt_the_rest(struct server *srv, struct passed p[], int n,
         else if (srv->nlisteners == CONFIG_MAX_LISTEN)
             snprintf(why, sizeof(why), "more than %d doors",
                      CONFIG_MAX_LISTEN);
+        close(p[i].fd);         /* before saying so */
         log_warnx("socket activation: descriptor %d (%s) on %s not used: "
                   "%s; closed", p[i].fd, name[0] != '\0' ? name : "unnamed",
                   p[i].addr.text, why);
-        close(p[i].fd);
         p[i].fd = -1;
     }
     return 0;
