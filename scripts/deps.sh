@@ -4,7 +4,8 @@
 # and the WebSocket handshake) and hiredis (the cluster); tests need
 # cmocka, pytest, nc, socat, two real IRC clients (sic, ii), chromium,
 # python3-websockets, python3-prometheus-client, mandoc (to lint the
-# manual pages) and redis-server (the cluster tests).
+# manual pages), redis-server (the cluster tests) and systemd's
+# systemd-socket-activate (the socket activation tests).
 #
 #   scripts/deps.sh build    what building chatd needs (make run)
 #   scripts/deps.sh test     that and what the tests need (make test)
@@ -29,6 +30,8 @@ if [ "${1:-test}" = test ]; then
         need="$need python3-websockets"
     command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
     command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+    # Socket activation's test plays systemd with systemd-socket-activate.
+    command -v systemd-socket-activate >/dev/null 2>&1 || need="$need systemd"
 fi
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -1170,13 +1170,13 @@ become_up(struct cluster *c)
     c->attempt = 0;
     for (cr = c->rooms; cr != NULL; cr = cr->next)
         n++;
-    log_warnx("cluster: link up: node %s, %u room(s) subscribed", c->node,
-              n);
+    log_notice("cluster: link up: node %s, %u room(s) subscribed", c->node,
+               n);
     heartbeat(c);
     hub_each_user(c->hub, sync_user, &sa);
     if (c->told_lost) {
-        log_warnx("cluster: nicknames claimed again and members named "
-                  "again; telling clients the link is back");
+        log_notice("cluster: nicknames claimed again and members named "
+                   "again; telling clients the link is back");
         notice(c, NULL, "cluster link back");
         c->told_lost = 0;
     }
@@ -1210,7 +1210,7 @@ on_retry(struct loop *l, void *arg)
 
     (void)l;
     c->state = CL_CONNECTING;
-    log_warnx("cluster: connecting to Redis at %s:%d", c->host, c->port);
+    log_notice("cluster: connecting to Redis at %s:%d", c->host, c->port);
     if (redis_link_open(&c->pub, c->host, c->port, err) == -1 ||
         redis_link_open(&c->sub, c->host, c->port, err) == -1)
         fail(c, err);
@@ -1593,7 +1593,7 @@ cluster_new(struct loop *l, struct hub *h, const struct cluster_config *cc,
     loop_timer_init(&c->retry);
     loop_timer_init(&c->tick);
     loop_timer_start(l, &c->tick, TICK_MS, TICK_MS, on_tick, c);
-    log_warnx("cluster: node %s, Redis at %s:%d", c->node, c->host, c->port);
+    log_notice("cluster: node %s, Redis at %s:%d", c->node, c->host, c->port);
     on_retry(l, c);
     return c;
 }

@@ -14,17 +14,18 @@ main(int argc, char **argv)
     int rc = 0;
 
     log_set_program("chatd");
+    log_detect_journal();
     switch (config_from_args(&cfg, argc, argv, err)) {
     case CONFIG_EXIT_OK:
         break;
     case CONFIG_USAGE:
-        fprintf(stderr, "chatd: %s\n", err);
+        log_err("%s", err);
         config_usage(stderr);
         rc = 2;
         break;
     case CONFIG_RUN:
         if (server_run(&cfg, err) != 0) {
-            fprintf(stderr, "chatd: %s\n", err);
+            log_err("%s", err);
             rc = 1;
         }
         break;

@@ -220,3 +220,23 @@ addr_format(const struct sockaddr *sa, socklen_t salen, char *buf,
     }
     return buf;
 }
+
+int
+addr_same(const struct addr *a, const struct addr *b)
+{
+    if (a->family != b->family)
+        return 0;
+    switch (a->family) {
+    case AF_INET:
+        return a->u.in.sin_port == b->u.in.sin_port &&
+               a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
+    case AF_INET6:
+        return a->u.in6.sin6_port == b->u.in6.sin6_port &&
+               memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr,
+                      sizeof(a->u.in6.sin6_addr)) == 0;
+    case AF_UNIX:
+        return strncmp(a->u.un.sun_path, b->u.un.sun_path,
+                       sizeof(a->u.un.sun_path)) == 0;
+    }
+    return 0;
+}

@@ -54,6 +54,10 @@ int addr_resolve(struct addr *a, char err[ERR_LEN]);
 int addr_get(const char *s, enum addr_use use, struct addr *a,
              char err[ERR_LEN]);
 
+/* True if a and b (both resolved) are the same socket address: family,
+ * IP address and port, or Unix path. */
+int addr_same(const struct addr *a, const struct addr *b);
+
 /* Write the text form of sa into buf (size len, NUL-terminated):
  * "1.2.3.4:5", "[::1]:5", "unix:PATH", or "unix" for an unnamed peer.
  * Returns buf. */

@@ -171,6 +171,61 @@ fail:
 }
 
 int
+sock_take_listener(int fd, struct addr *a, char err[ERR_LEN])
+{
+    socklen_t len = sizeof(int);
+    struct stat st;
+    int type = 0, listening = 0;
+
+    if (fstat(fd, &st) == -1) {
+        errf(err, "descriptor %d: %s", fd, strerror(errno));
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        errf(err, "descriptor %d is not a socket", fd);
+        return -1;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+        type != SOCK_STREAM) {
+        errf(err, "descriptor %d is not a stream socket (%s)", fd,
+             type == SOCK_DGRAM       ? "a datagram socket"
+             : type == SOCK_SEQPACKET ? "a seqpacket socket"
+                                      : "another type");
+        return -1;
+    }
+    len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
+        !listening) {
+        errf(err, "descriptor %d is a stream socket that is not listening "
+             "(a connection: Accept=yes is not for chatd)", fd);
+        return -1;
+    }
+    memset(a, 0, sizeof(*a));
+    len = sizeof(a->u.ss);
+    if (getsockname(fd, &a->u.sa, &len) == -1) {
+        errf(err, "descriptor %d: getsockname: %s", fd, strerror(errno));
+        return -1;
+    }
+    a->family = a->u.sa.sa_family;
+    if (a->family != AF_INET && a->family != AF_INET6 &&
+        a->family != AF_UNIX) {
+        errf(err, "descriptor %d is not a TCP or Unix socket", fd);
+        return -1;
+    }
+    a->len = len;
+    a->resolved = 1;
+    a->port = a->family == AF_INET    ? ntohs(a->u.in.sin_port)
+              : a->family == AF_INET6 ? ntohs(a->u.in6.sin6_port)
+                                      : -1;
+    addr_format(&a->u.sa, len, a->text, sizeof(a->text));
+    if (sock_set_nonblock(fd, 1) == -1 || sock_set_cloexec(fd) == -1) {
+        errf(err, "descriptor %d: fcntl: %s", fd, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
 sock_accept(int lfd, char *peer, size_t peerlen)
 {
     struct sockaddr_storage ss;

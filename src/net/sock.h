@@ -21,6 +21,13 @@
  * For a TCP port 0, a->text is updated to the port the kernel chose. */
 int sock_listen(struct addr *a, int backlog, char err[ERR_LEN]);
 
+/* Adopt fd, a socket the service manager passed already listening
+ * (listen_env.h): check that it is a listening stream socket, make it
+ * non-blocking and close-on-exec, and fill *a with the address it is bound
+ * to.  Returns 0, or -1 with a one-line reason in err, e.g. "descriptor 3
+ * is not a listening stream socket (a datagram socket)". */
+int sock_take_listener(int fd, struct addr *a, char err[ERR_LEN]);
+
 /* Accept one connection on lfd: non-blocking and close-on-exec.  The peer's
  * text form goes into peer (size peerlen) if peer is not NULL.  Returns
  * the fd, or -1 with errno (EAGAIN: none pending; EINTR is retried). */

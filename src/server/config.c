@@ -47,30 +47,33 @@ struct profile {
     enum console_style     console;
     const char            *backend;     /* set: the only backend allowed */
     int                    pace;        /* slow a sender that does not read */
+    int                    words;       /* console warnings say "warning:"
+                                         * (the exercises' stderr stays) */
 };
 
 static const struct profile profiles[] = {
     {"line", {"3100"}, FRAMING_LINE, ROUTE_ALL, PREFIX_NONE,
      "Welcome to chatd! Type a line and press Enter.", 1 * KIB, 1 * MIB,
-     OVERFLOW_DISCONNECT, LOGFMT_EVENTS, &proto_lab, CONSOLE_EVENTS, NULL, 1},
+     OVERFLOW_DISCONNECT, LOGFMT_EVENTS, &proto_lab, CONSOLE_EVENTS, NULL, 1,
+     0},
     {"chat", {"3100", "irc://6667", "http://8080"}, FRAMING_CRLF, ROUTE_ALL, PREFIX_NICK, NULL, 4 * KIB,
      1 * MIB, OVERFLOW_DISCONNECT, LOGFMT_EVENTS, &proto_chat_line,
-     CONSOLE_HUB, NULL, 1},
+     CONSOLE_HUB, NULL, 1, 1},
     {"sink-seq", {"1234"}, FRAMING_RAW, ROUTE_NONE, PREFIX_NONE, NULL,
      64 * KIB, 1 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_serial,
-     CONSOLE_SERIAL, NULL, 0},
+     CONSOLE_SERIAL, NULL, 0, 0},
     {"sink", {"1234"}, FRAMING_RAW, ROUTE_NONE, PREFIX_NONE, NULL, 64 * KIB,
-     1 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_lab, CONSOLE_LAB, NULL, 0},
+     1 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_lab, CONSOLE_LAB, NULL, 0, 0},
     {"echo", {"1234"}, FRAMING_RAW, ROUTE_SELF, PREFIX_NONE, NULL, 64 * KIB,
-     2 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_lab, CONSOLE_LAB, NULL, 0},
+     2 * MIB, OVERFLOW_DROP, LOGFMT_SINK, &proto_lab, CONSOLE_LAB, NULL, 0, 0},
     {"relay", {"1234"}, FRAMING_RAW, ROUTE_ALL, PREFIX_NONE, NULL, 64 * KIB,
-     1 * MIB, OVERFLOW_DROP, LOGFMT_EVENTS, &proto_lab, CONSOLE_LAB, NULL, 0},
+     1 * MIB, OVERFLOW_DROP, LOGFMT_EVENTS, &proto_lab, CONSOLE_LAB, NULL, 0, 0},
     {"packet", {"unix:/tmp/soquette"}, FRAMING_PACKET, ROUTE_ALL,
      PREFIX_NICK, NULL, 64 * KIB, 1 * MIB, OVERFLOW_DROP, LOGFMT_EVENTS,
-     &proto_packet, CONSOLE_EVENTS, NULL, 1},
+     &proto_packet, CONSOLE_EVENTS, NULL, 1, 0},
     {"select-chat", {NULL}, FRAMING_CRLF, ROUTE_OTHERS, PREFIX_NONE, NULL,
      4 * KIB, 1 * MIB, OVERFLOW_DROP, LOGFMT_QUIET, &proto_select,
-     CONSOLE_SELECT, "select", 0},
+     CONSOLE_SELECT, "select", 0, 0},
 };
 
 int
@@ -103,6 +106,7 @@ config_profile(struct config *cfg, const char *name)
     cfg->backend = p->backend;
     cfg->backend_fixed = p->backend != NULL;
     cfg->pace = p->pace;
+    cfg->words = p->words;
     cfg->flood_burst = CONFIG_FLOOD_BURST;
     cfg->flood_rate = CONFIG_FLOOD_RATE;
     cfg->cluster_expiry = 15;
@@ -152,6 +156,30 @@ config_door_is_tls(const char *text)
         if (strncmp(text, schemes[i].scheme, strlen(schemes[i].scheme)) == 0)
             return schemes[i].tls;
     return 0;
+}
+
+const char *
+config_fdname_scheme(const char *name, size_t len)
+{
+    static const char *const names[][2] = {
+        {"line", "tcp://"}, {"tcp", "tcp://"},   {"irc", "irc://"},
+        {"http", "http://"}, {"tls", "tls://"},  {"ircs", "ircs://"},
+        {"https", "https://"},
+    };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(names); i++)
+        if (strlen(names[i][0]) == len && memcmp(names[i][0], name, len) == 0)
+            return names[i][1];
+    return NULL;
+}
+
+int
+config_listen_is(const char *text, const char *scheme)
+{
+    if (strstr(text, "://") == NULL)
+        return strcmp(scheme, "tcp://") == 0;
+    return strncmp(text, scheme, strlen(scheme)) == 0;
 }
 
 const struct protocol *

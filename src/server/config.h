@@ -74,6 +74,7 @@ struct config {
     int                    pace;        /* stop reading a client whose own
                                          * queue is half full (the chats);
                                          * the echo exercises drop instead */
+    int                    words;       /* "warning: " on console warnings */
 };
 
 /* Names, in enum order, NULL-terminated (for parse_enum and --help). */
@@ -113,5 +114,14 @@ const struct protocol *config_door(const struct config *cfg,
 /* True if listen address text names a TLS door (tls://, ircs://,
  * https://). */
 int config_door_is_tls(const char *text);
+
+/* The listen scheme a passed socket's FileDescriptorName= stands for
+ * (name[0..len), not NUL-terminated): "line" and "tcp" the plain door
+ * ("tcp://"), "irc", "http", "tls", "ircs" and "https" the doors of those
+ * schemes.  Returns NULL for any other name. */
+const char *config_fdname_scheme(const char *name, size_t len);
+/* True if listen address text is of scheme (e.g. "irc://"): a text with
+ * no scheme is "tcp://". */
+int config_listen_is(const char *text, const char *scheme);
 
 #endif

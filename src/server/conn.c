@@ -294,7 +294,7 @@ tell_tls_path(struct conn *c)
     if (c->set->tls_path_told)
         return;
     c->set->tls_path_told = 1;
-    log_warnx("TLS: %s, sending %s", tls_version(c->tls),
+    log_notice("TLS: %s, sending %s", tls_version(c->tls),
               (c->flags & CONN_F_KTLS)
                   ? "through kernel TLS (writev)"
                   : "through OpenSSL (SSL_write; no kernel TLS here)");

@@ -20,6 +20,7 @@
 #include "net/tls.h"
 #include "proto/utf8.h"
 #include "util/compat.h"
+#include "util/listen_env.h"
 #include "util/xmalloc.h"
 
 #define ACCEPTS_PER_PASS 64         /* a connect storm cannot starve clients */
@@ -167,52 +168,218 @@ framing_of(enum framing_kind f)
     return framings[f];
 }
 
+/* What clients of li speak, from listen address text (its scheme, the
+ * profile, the options); *rest is the address after the scheme. */
+static int
+door_setup(struct server *srv, struct listener *li, const char *text,
+           const char **rest, char err[ERR_LEN])
+{
+    const struct config *cfg = srv->cfg;
+
+    memset(li, 0, sizeof(*li));
+    li->fd = -1;
+    li->door.proto = config_door(cfg, text, rest, err);
+    if (li->door.proto == NULL)
+        return -1;
+    li->srv = srv;
+    li->door.srv = srv;
+    li->door.framing = li->door.proto->framing != NULL
+                           ? li->door.proto->framing
+                           : framing_of(cfg->framing);
+    li->door.max_message = li->door.proto->max_message != 0
+                               ? li->door.proto->max_message
+                               : cfg->max_message;
+    if (li->door.proto->flood) {
+        li->door.flood_burst = cfg->flood_burst;
+        li->door.flood_rate = cfg->flood_rate;
+    }
+    if (config_door_is_tls(text)) {
+        if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+            errf(err, "%s needs --tls-cert and --tls-key", text);
+            return -1;
+        }
+        if (srv->tls == NULL &&
+            (srv->tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err)) ==
+                NULL)
+            return -1;
+        li->door.tls = srv->tls;
+    }
+    return 0;
+}
+
+/* Count li in (its fd is open) and watch it. */
+static int
+listener_start(struct server *srv, struct listener *li, char err[ERR_LEN])
+{
+    srv->nlisteners++;
+    if (loop_add(&srv->loop, li->fd, LOOP_READ, on_accept, li) == -1) {
+        errf(err, "cannot watch %s: %s", li->addr.text, strerror(errno));
+        return -1;
+    }
+    log_notice("listening on %s (profile %s, backend %s%s%s)", li->addr.text,
+               srv->cfg->profile, loop_backend_name(&srv->loop),
+               li->door.tls != NULL ? ", TLS" : "",
+               li->passed ? ", passed by the service manager" : "");
+    return 0;
+}
+
+/* A listening socket passed in LISTEN_FDS (socket activation). */
+struct passed {
+    int         fd;             /* -1 once a door took it or it closed */
+    char        name[LISTEN_ENV_NAME_MAX + 1];
+    const char *scheme;         /* the door its name names, or NULL */
+    struct addr addr;           /* where it is bound */
+};
+
+/* Take the sockets passed to this process: LISTEN_* parsed, then unset
+ * (as sd_listen_fds(1) does: children must not take them), each checked
+ * and made non-blocking and close-on-exec.  Returns how many are in
+ * p[0..n), or -1 with err (those already in p are open). */
+static int
+take_passed(struct passed p[LISTEN_ENV_MAX], int *n, char err[ERR_LEN])
+{
+    struct listen_env_fd env[LISTEN_ENV_MAX];
+    char why[ERR_LEN];
+    int i, got;
+
+    *n = 0;
+    got = listen_env_parse(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
+                           getenv("LISTEN_FDNAMES"), (long)getpid(), env,
+                           LISTEN_ENV_MAX, why);
+    for (i = 0; i < got; i++) {
+        p[i].fd = env[i].fd;
+        memcpy(p[i].name, env[i].name, env[i].namelen);
+        p[i].name[env[i].namelen] = '\0';
+        p[i].scheme = config_fdname_scheme(env[i].name, env[i].namelen);
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (got == -1) {
+        errf(err, "socket activation: %s", why);
+        return -1;
+    }
+    *n = got;
+    for (i = 0; i < got; i++)
+        if (sock_take_listener(p[i].fd, &p[i].addr, why) == -1) {
+            errf(err, "socket activation: %s%s%s%s", why,
+                 p[i].name[0] != '\0' ? " (FileDescriptorName=" : "",
+                 p[i].name, p[i].name[0] != '\0' ? ")" : "");
+            return -1;
+        }
+    return got;
+}
+
+/* The passed socket that stands for listen address text (a, parsed):
+ * one named for its door, the one bound at a if several are; else one
+ * with no door's name bound at a.  NULL if none. */
+static struct passed *
+passed_for(struct passed p[], int n, const char *text, const struct addr *a)
+{
+    struct passed *named = NULL;
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (p[i].fd != -1 && p[i].scheme != NULL &&
+            config_listen_is(text, p[i].scheme)) {
+            if (a->resolved && addr_same(&p[i].addr, a))
+                return &p[i];
+            if (named == NULL)
+                named = &p[i];
+        }
+    if (named != NULL)
+        return named;
+    for (i = 0; i < n; i++)
+        if (p[i].fd != -1 && p[i].scheme == NULL && a->resolved &&
+            addr_same(&p[i].addr, a))
+            return &p[i];
+    return NULL;
+}
+
+static void
+adopt(struct listener *li, struct passed *p)
+{
+    li->fd = p->fd;
+    li->addr = p->addr;
+    li->passed = 1;
+    p->fd = -1;
+}
+
+/* Passed sockets no configured address took: one named for a door this
+ * profile has becomes that door (the units are configuration too); any
+ * other is closed with a warning. */
+static int
+adopt_the_rest(struct server *srv, struct passed p[], int n,
+               char err[ERR_LEN])
+{
+    char why[ERR_LEN], name[2 * LISTEN_ENV_NAME_MAX];
+    const char *rest;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        struct listener *li = &srv->listeners[srv->nlisteners];
+
+        if (p[i].fd == -1)
+            continue;
+        log_escape(name, sizeof(name), p[i].name, strlen(p[i].name));
+        if (p[i].scheme != NULL && srv->nlisteners < CONFIG_MAX_LISTEN &&
+            door_setup(srv, li, p[i].scheme, &rest, why) == 0) {
+            adopt(li, &p[i]);
+            if (listener_start(srv, li, err) == -1)
+                return -1;
+            continue;
+        }
+        if (p[i].scheme == NULL)
+            snprintf(why, sizeof(why), "%s", name[0] != '\0'
+                     ? "no door has that name, nor is one configured there"
+                     : "no door is configured there");
+        else if (srv->nlisteners == CONFIG_MAX_LISTEN)
+            snprintf(why, sizeof(why), "more than %d doors",
+                     CONFIG_MAX_LISTEN);
+        close(p[i].fd);         /* before saying so */
+        log_warnx("socket activation: descriptor %d (%s) on %s not used: "
+                  "%s; closed", p[i].fd, name[0] != '\0' ? name : "unnamed",
+                  p[i].addr.text, why);
+        p[i].fd = -1;
+    }
+    return 0;
+}
+
+/* Every door: a socket the service manager passed for it, or one we open;
+ * then the passed sockets that nothing configured asked for. */
 static int
 open_listeners(struct server *srv, char err[ERR_LEN])
 {
     const struct config *cfg = srv->cfg;
-    size_t i;
+    struct passed *p = xcalloc(LISTEN_ENV_MAX, sizeof(*p));
+    struct passed *got;
+    const char *rest;
+    int n, i, rc = -1;
+    size_t k;
 
-    for (i = 0; i < cfg->nlisten; i++) {
-        struct listener *li = &srv->listeners[i];
-        const char *rest;
+    if (take_passed(p, &n, err) == -1)
+        goto done;
+    for (k = 0; k < cfg->nlisten; k++) {
+        struct listener *li = &srv->listeners[srv->nlisteners];
 
-        li->door.proto = config_door(cfg, cfg->listen[i], &rest, err);
-        if (li->door.proto == NULL ||
+        if (door_setup(srv, li, cfg->listen[k], &rest, err) == -1 ||
             addr_get(rest, ADDR_LISTEN, &li->addr, err) == -1)
-            return -1;
-        li->srv = srv;
-        li->door.srv = srv;
-        li->door.framing = li->door.proto->framing != NULL
-                               ? li->door.proto->framing
-                               : framing_of(cfg->framing);
-        li->door.max_message = li->door.proto->max_message != 0
-                                   ? li->door.proto->max_message
-                                   : cfg->max_message;
-        if (li->door.proto->flood) {
-            li->door.flood_burst = cfg->flood_burst;
-            li->door.flood_rate = cfg->flood_rate;
-        }
-        if (config_door_is_tls(cfg->listen[i])) {
-            if (srv->tls == NULL &&
-                (srv->tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key,
-                                        err)) == NULL)
-                return -1;
-            li->door.tls = srv->tls;
-        }
-        li->fd = sock_listen(&li->addr, SOCK_BACKLOG, err);
-        if (li->fd == -1)
-            return -1;
-        srv->nlisteners++;
-        if (loop_add(&srv->loop, li->fd, LOOP_READ, on_accept, li) == -1) {
-            errf(err, "cannot watch %s: %s", li->addr.text, strerror(errno));
-            return -1;
-        }
-        log_warnx("listening on %s (profile %s, backend %s%s)",
-                  li->addr.text, cfg->profile, loop_backend_name(&srv->loop),
-                  li->door.tls != NULL ? ", TLS" : "");
+            goto done;
+        got = passed_for(p, n, cfg->listen[k], &li->addr);
+        if (got != NULL)
+            adopt(li, got);
+        else if ((li->fd = sock_listen(&li->addr, SOCK_BACKLOG, err)) == -1)
+            goto done;
+        if (listener_start(srv, li, err) == -1)
+            goto done;
     }
-    return 0;
+    rc = adopt_the_rest(srv, p, n, err);
+done:
+    for (i = 0; i < n; i++)
+        if (p[i].fd != -1)
+            close(p[i].fd);
+    free(p);
+    return rc;
 }
 
 /* Each protocol in use sets up what its doors share, once. */
@@ -420,7 +587,7 @@ reload(struct server *srv)
         tls_ctx_reload(srv->tls, fresh->tls_cert, fresh->tls_key, err) == -1)
         log_warnx("reload: %s: the old certificate and key stay", err);
     else if (srv->tls != NULL)
-        log_warnx("reload: new TLS clients get %s", fresh->tls_cert);
+        log_notice("reload: new TLS clients get %s", fresh->tls_cert);
     keep_for_restart(fresh, old);
     log_set_level(level_of(fresh->log));
     conn_set_limit(&srv->conns, fresh->queue_limit, fresh->pace);
@@ -437,7 +604,7 @@ reload(struct server *srv)
                             (srv->nretired + 1) * sizeof(*srv->retired));
     srv->retired[srv->nretired++] = fresh;
     srv->cfg = fresh;
-    log_warnx("reloaded the configuration%s%s",
+    log_notice("reloaded the configuration%s%s",
               fresh->config_file != NULL ? " from " : "",
               fresh->config_file != NULL ? fresh->config_file : "");
 }
@@ -453,7 +620,8 @@ server_fini(struct server *srv)
     hub_fini(&srv->hub);
     for (i = 0; i < srv->nlisteners; i++) {
         close(srv->listeners[i].fd);
-        if (srv->listeners[i].addr.family == AF_UNIX)
+        if (srv->listeners[i].addr.family == AF_UNIX &&
+            !srv->listeners[i].passed)  /* the service manager's file */
             unlink(srv->listeners[i].addr.u.un.sun_path);
     }
     if (srv->spare_fd >= 0)
@@ -508,6 +676,7 @@ server_run(const struct config *cfg, char err[ERR_LEN])
     sock_ignore_sigpipe();
     sock_raise_fd_limit();
     log_set_level(level_of(cfg->log));
+    log_set_words(cfg->words);
     if (cfg->motd != NULL && load_motd(&srv, cfg->motd, err) == -1)
         return 1;
     if (loop_init(&srv.loop, cfg->backend, err) == -1) {

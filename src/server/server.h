@@ -30,6 +30,8 @@ struct listener {
     int            fd;
     struct addr    addr;
     int            paused;      /* not watched: serial mode, or out of fds */
+    int            passed;      /* the service manager opened it (and owns
+                                 * its Unix socket file) */
     struct door    door;        /* what clients of this listener speak */
 };
 

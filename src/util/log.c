@@ -9,7 +9,9 @@
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/io.h"
@@ -19,6 +21,8 @@
 static enum log_level level = LOG_EVENTS;
 static const char *program = "chatd";
 static _Atomic uint64_t nlines;   /* echod's thread model logs too */
+static int journal[3];          /* stdout, stderr: a journal stream */
+static int words;               /* "warning: " on console warnings */
 
 /* Buffered mode: stdout lines collect here until log_flush(), so a loop pass
  * that logs a hundred messages makes one write(2), not a hundred. */
@@ -51,20 +55,90 @@ log_lines(void)
     return nlines;
 }
 
-/* Format prefix + fmt + suffix into one line and write it to fd. */
-static void emit(int fd, const char *prefix, const char *suffix,
-                 const char *fmt, va_list ap) PRINTF_LIKE(4, 0);
-
-static void
-emit(int fd, const char *prefix, const char *suffix, const char *fmt,
-     va_list ap)
+int
+log_journal_parse(const char *text, unsigned long long *dev,
+                  unsigned long long *ino)
 {
-    char buf[LINE_MAX_LEN];
-    size_t len = 0;
+    unsigned long long v[2] = {0, 0};
+    int i;
+
+    if (text == NULL)
+        return -1;
+    for (i = 0; i < 2; i++) {
+        const char *start = text;
+
+        while (*text >= '0' && *text <= '9') {
+            unsigned d = (unsigned)(*text++ - '0');
+
+            if (v[i] > (~0ULL - d) / 10)
+                return -1;
+            v[i] = v[i] * 10 + d;
+        }
+        if (text == start || *text != (i == 0 ? ':' : '\0'))
+            return -1;
+        text++;
+    }
+    *dev = v[0];
+    *ino = v[1];
+    return 0;
+}
+
+void
+log_detect_journal(void)
+{
+    unsigned long long dev, ino;
+    struct stat st;
+    int fd;
+
+    if (log_journal_parse(getenv("JOURNAL_STREAM"), &dev, &ino) == -1)
+        return;
+    for (fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
+        journal[fd] = fstat(fd, &st) == 0 &&
+                      (unsigned long long)st.st_dev == dev &&
+                      (unsigned long long)st.st_ino == ino;
+}
+
+void
+log_set_words(int on)
+{
+    words = on;
+}
+
+size_t
+log_format_prefix(char *buf, size_t len, enum log_pri pri,
+                  const char *prog, int to_journal, int with_words)
+{
     int n;
 
-    if (prefix != NULL)
-        len = (size_t)snprintf(buf, sizeof(buf), "%s: ", prefix);
+    if (len == 0)
+        return 0;
+    if (to_journal)
+        n = snprintf(buf, len, "<%d>", (int)pri);
+    else if (prog == NULL)
+        n = snprintf(buf, len, "%s", "");
+    else
+        n = snprintf(buf, len, "%s: %s", prog,
+                     with_words && pri == LOG_PRI_WARNING ? "warning: " : "");
+    if (n < 0)
+        n = 0;
+    return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* Format a line of priority pri (prefixed with the program's name when
+ * named is set), fmt, and ": suffix" if any, and write it to fd. */
+static void emit(int fd, enum log_pri pri, int named, const char *suffix,
+                 const char *fmt, va_list ap) PRINTF_LIKE(5, 0);
+
+static void
+emit(int fd, enum log_pri pri, int named, const char *suffix,
+     const char *fmt, va_list ap)
+{
+    char buf[LINE_MAX_LEN];
+    size_t len;
+    int n;
+
+    len = log_format_prefix(buf, sizeof(buf), pri, named ? program : NULL,
+                            journal[fd], words);
     n = vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
     if (n < 0)
         n = 0;
@@ -72,11 +146,14 @@ emit(int fd, const char *prefix, const char *suffix, const char *fmt,
     if (len > sizeof(buf) - 1)
         len = sizeof(buf) - 1;
     if (suffix != NULL) {
-        n = snprintf(buf + len, sizeof(buf) - len, ": %s", suffix);
-        if (n > 0)
-            len += (size_t)n;
-        if (len > sizeof(buf) - 1)
-            len = sizeof(buf) - 1;
+        size_t k = strlen(suffix) + 2;
+
+        if (k > sizeof(buf) - 1 - len)
+            k = sizeof(buf) - 1 - len;
+        memcpy(buf + len, ": ", k < 2 ? k : 2);
+        if (k > 2)
+            memcpy(buf + len + 2, suffix, k - 2);
+        len += k;
     }
     if (len >= sizeof(buf) - 1)
         len = sizeof(buf) - 2;          /* room for the newline */
@@ -125,7 +202,7 @@ log_event(const char *fmt, ...)
     if (level < LOG_EVENTS)
         return;
     va_start(ap, fmt);
-    emit(STDOUT_FILENO, NULL, NULL, fmt, ap);
+    emit(STDOUT_FILENO, LOG_PRI_INFO, 0, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -135,7 +212,7 @@ log_line(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    emit(STDOUT_FILENO, NULL, NULL, fmt, ap);
+    emit(STDOUT_FILENO, LOG_PRI_INFO, 0, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -147,7 +224,7 @@ log_debug(const char *fmt, ...)
     if (level < LOG_TRACE)
         return;
     va_start(ap, fmt);
-    emit(STDOUT_FILENO, NULL, NULL, fmt, ap);
+    emit(STDOUT_FILENO, LOG_PRI_DEBUG, 0, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -158,7 +235,7 @@ log_warn(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    emit(STDERR_FILENO, program, strerror(saved), fmt, ap);
+    emit(STDERR_FILENO, LOG_PRI_WARNING, 1, strerror(saved), fmt, ap);
     va_end(ap);
     errno = saved;
 }
@@ -170,7 +247,31 @@ log_warnx(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    emit(STDERR_FILENO, program, NULL, fmt, ap);
+    emit(STDERR_FILENO, LOG_PRI_WARNING, 1, NULL, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(STDERR_FILENO, LOG_PRI_NOTICE, 1, NULL, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void
+log_err(const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(STDERR_FILENO, LOG_PRI_ERR, 1, NULL, fmt, ap);
     va_end(ap);
     errno = saved;
 }
@@ -181,7 +282,7 @@ log_usage_error(const char *usage_text, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    emit(STDERR_FILENO, program, NULL, fmt, ap);
+    emit(STDERR_FILENO, LOG_PRI_ERR, 1, NULL, fmt, ap);
     va_end(ap);
     log_flush();
     (void)io_write_all(STDERR_FILENO, usage_text, strlen(usage_text));

@@ -16,7 +16,7 @@
 FUZZ_CC       ?= clang
 FUZZ_TIME     ?= 60
 FUZZ_B        := build-fuzz
-FUZZ_TARGETS  := line packet addr utf8 text irc http ws cmsg
+FUZZ_TARGETS  := line packet addr utf8 text irc http ws cmsg listenfds
 FUZZ_CFLAGS   ?= -g -O1 -fno-omit-frame-pointer
 FUZZ_SAN      := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -39,6 +39,7 @@ FUZZ_OPTS_irc    :=
 FUZZ_OPTS_http   := -max_len=9000
 FUZZ_OPTS_ws     := -max_len=8192
 FUZZ_OPTS_cmsg   := -max_len=5000
+FUZZ_OPTS_listenfds := -max_len=1024
 FUZZ_ENV      := ASAN_OPTIONS=detect_leaks=1 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

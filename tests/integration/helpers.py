@@ -75,7 +75,8 @@ class Stream:
 class Proc:
     """A running binary with its stdout and stderr collected."""
 
-    def __init__(self, args, env=None, stdin=subprocess.DEVNULL, valgrind=None):
+    def __init__(self, args, env=None, stdin=subprocess.DEVNULL, valgrind=None,
+                 **popen):
         if valgrind is None:
             valgrind = VALGRIND
         cmd = list(args)
@@ -84,7 +85,7 @@ class Proc:
                    "--errors-for-leak-kinds=definite,indirect"] + cmd
         self.args = cmd
         self.p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env)
+                                  stderr=subprocess.PIPE, env=env, **popen)
         self.pid = self.p.pid
         self.out = Stream(self.p.stdout)
         self.err = Stream(self.p.stderr)
