@@ -116,7 +116,7 @@ struct cluster {
     struct cnode             *nodes;
     struct seen              *seen;
     struct resync            *resyncs;
-    uint64_t                  gaps, reconnects;
+    uint64_t                  gaps, reconnects, published, received;
 };
 
 static void fail(struct cluster *c, const char *why);
@@ -313,7 +313,8 @@ publish(struct cluster *c, const char *chan, const char *data, size_t len)
     const char *argv[3] = {"PUBLISH", chan, data};
     size_t lens[3] = {7, strlen(chan), len};
 
-    redis_link_argv(&c->pub, NULL, NULL, 3, argv, lens);
+    if (redis_link_argv(&c->pub, NULL, NULL, 3, argv, lens) == 0)
+        c->published++;
 }
 
 static struct cmsg_field
@@ -922,6 +923,7 @@ handle(struct cluster *c, const char *chan, const char *data, size_t len)
     struct cmsg m;
     struct got g;
 
+    c->received++;
     if (cmsg_parse(data, len, &m, &why) == -1) {
         log_warnx("cluster: a bad message on %s: %s", chan, why);
         return;
@@ -1557,6 +1559,21 @@ cluster_settle(struct cluster *c)
         }
         drop_lonely(c);
     }
+}
+
+void
+cluster_get_stats(const struct cluster *c, struct cluster_stats *st)
+{
+    const struct cnode *n;
+
+    st->up = c->state == CL_UP;
+    st->reconnects = c->reconnects;
+    st->published = c->published;
+    st->received = c->received;
+    st->lost = c->gaps;
+    st->remote_users = 0;
+    for (n = c->nodes; n != NULL; n = n->next)
+        st->remote_users += n->nusers;
 }
 
 /* --- life -------------------------------------------------------------- */

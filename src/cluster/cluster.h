@@ -72,6 +72,18 @@ bool cluster_user_event(struct cluster *c, struct user *u,
                         const struct hub_event *ev);
 /* The hub's presence: a user came (online) or is going. */
 void cluster_presence(struct cluster *c, struct user *u, bool online);
+/* What /metrics shows of the cluster. */
+struct cluster_stats {
+    bool     up;                /* the link to Redis is up */
+    uint64_t reconnects;        /* times the link was lost */
+    uint64_t published;         /* messages published */
+    uint64_t received;          /* messages received from Redis */
+    uint64_t lost;              /* gaps in other nodes' sequences */
+    uint64_t remote_users;      /* users of other nodes known here */
+};
+
+void cluster_get_stats(const struct cluster *c, struct cluster_stats *st);
+
 /* Once per loop pass: subscribe and unsubscribe rooms as local members
  * come and go, and drop users of other nodes nobody here shares a room
  * with. */

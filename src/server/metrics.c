@@ -66,6 +66,28 @@ one(struct text *t, const char *name, const char *type, const char *help,
         name, v);
 }
 
+/* --cluster's series. */
+static void
+render_cluster(struct text *t, const struct cluster *c)
+{
+    struct cluster_stats st;
+
+    cluster_get_stats(c, &st);
+    one(t, "chatd_cluster_link_up", "gauge",
+        "1 while the link to Redis is up, else 0.", st.up);
+    one(t, "chatd_cluster_reconnects_total", "counter",
+        "Times the link to Redis was lost.", st.reconnects);
+    put(t, "# HELP chatd_cluster_messages_total Cluster messages, by "
+           "direction.\n# TYPE chatd_cluster_messages_total counter\n"
+           "chatd_cluster_messages_total{direction=\"published\"} %llu\n"
+           "chatd_cluster_messages_total{direction=\"received\"} %llu\n",
+        (unsigned long long)st.published, (unsigned long long)st.received);
+    one(t, "chatd_cluster_lost_messages_total", "counter",
+        "Other nodes' messages missing from their sequences.", st.lost);
+    one(t, "chatd_cluster_remote_users", "gauge",
+        "Users of other nodes known here.", st.remote_users);
+}
+
 size_t
 metrics_render(const struct server *srv, char **out)
 {
@@ -146,6 +168,8 @@ metrics_render(const struct server *srv, char **out)
             "event loop.\n# TYPE chatd_loop_longest_pass_seconds gauge\n"
             "chatd_loop_longest_pass_seconds %.6f\n",
         (double)m->longest_pass_us / 1e6);
+    if (srv->cluster != NULL)
+        render_cluster(&t, srv->cluster);
     *out = t.buf;
     return t.len;
 }

@@ -252,6 +252,53 @@ def test_outage_leavers_leave(cluster):
         assert "a3" not in listed and "b3" not in listed, listed
 
 
+def metrics(node):
+    """node's /metrics, as {series: value}."""
+    s = connect(node.http_port)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"\r\n")
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    body = data.split(b"\r\n\r\n", 1)[1].decode()
+    return {k: float(v) for k, v in
+            (ln.rsplit(" ", 1) for ln in body.splitlines()
+             if ln and not ln.startswith("#"))}
+
+
+@heartbeat_bound
+def test_metrics_follow_the_link(cluster):
+    redis, nodes = cluster
+    web = Server(["--profile", "chat", "--cluster",
+                  f"redis://127.0.0.1:{redis.port}", "--node-name", "w",
+                  "--cluster-expiry", "3", "--listen", "http://127.0.0.1:0"])
+    try:
+        web.err.wait_for(r"listening on 127\.0\.0\.1:\d+.*\n.*"
+                         r"listening on 127\.0\.0\.1:(\d+)", start=0)
+        web.http_port = int(re.findall(r"listening on 127\.0\.0\.1:(\d+)",
+                                       web.err.text())[1])
+        web.err.wait_for(r"cluster: link up", timeout=10)
+        cs = users(nodes + [web], ["m1", "m2", "m3", "m4"])
+        m = metrics(web)
+        assert m["chatd_cluster_link_up"] == 1
+        assert m["chatd_cluster_remote_users"] == 3
+        assert m['chatd_cluster_messages_total{direction="published"}'] > 0
+        assert m['chatd_cluster_messages_total{direction="received"}'] > 0
+        assert m["chatd_cluster_reconnects_total"] == 0
+        redis.p.kill()
+        web.err.wait_for(r"local delivery only", timeout=10)
+        m = metrics(web)
+        assert m["chatd_cluster_link_up"] == 0
+        assert m["chatd_cluster_reconnects_total"] >= 1
+        assert len(cs) == 4
+    finally:
+        web.stop()
+
+
 def test_redis_stalled(cluster):
     redis, nodes = cluster
     a1, a2, _ = users(nodes, ["a1", "a2", "a3"])
