@@ -67,11 +67,27 @@ struct pend {
     char         data[];
 };
 
+/* A room's birth: when, and on which node.  Of two rooms of one name, the
+ * older one wins (at the same second: the node first by name). */
+struct birth {
+    uint64_t created;
+    char     origin[CMSG_FIELD_MAX + 1];
+};
+
+/* A node's room, as its last ROOM said. */
+struct born {
+    struct cnode *node;
+    struct birth  birth;
+};
+
 /* A room with local members: its channel and our sequence on it. */
 struct croom {
     struct croom *next;
     int           subscribed;   /* confirmed by Redis */
     uint64_t      seq;
+    struct born  *born;         /* the other nodes' ROOMs */
+    size_t        nborn;
+    char          origin[CMSG_FIELD_MAX + 1];   /* our room's birth node */
     struct pend  *head, **tail; /* published once subscribed */
     char          name[ROOM_MAX + 1];
     char          chan[CHAN_MAX];
@@ -410,6 +426,7 @@ croom_want(struct cluster *c, const char *name)
         return cr;
     cr = xcalloc(1, sizeof(*cr));
     scpy(cr->name, sizeof(cr->name), name);
+    scpy(cr->origin, sizeof(cr->origin), c->node);
     room_chan(cr->chan, name);
     cr->tail = &cr->head;
     cr->next = c->rooms;
@@ -591,7 +608,8 @@ deliver_own(struct cluster *c, const struct cmsg *m, const struct got *g)
                            .old = g->old};
 
     if (r == NULL || m->kind == CMSG_NICK || m->kind == CMSG_QUIT ||
-        m->kind == CMSG_HELLO || m->kind == CMSG_SYNC)
+        m->kind == CMSG_HELLO || m->kind == CMSG_SYNC ||
+        m->kind == CMSG_ROOM)
         return;
     fake_user(&from, g->nick, g->ident, g->host);
     if (cu != NULL)
@@ -765,6 +783,180 @@ resync_expire(struct cluster *c, uint64_t now)
         }
 }
 
+/* --- the room itself: the oldest one wins ---------------------------- */
+
+static const char room_flags[] = "tnmis";
+static const unsigned room_bits[] = {ROOM_TOPIC_LOCK, ROOM_NO_EXTERNAL,
+                                     ROOM_MODERATED, ROOM_INVITE_ONLY,
+                                     ROOM_SECRET};
+
+/* ROOM: r as we have it, said by our member u. */
+static void
+publish_state(struct cluster *c, struct croom *cr, const struct room *r,
+              const struct user *u)
+{
+    char text[CMSG_TEXT_MAX], flags[sizeof(room_flags)], by[NICK_MAX + 1];
+    struct user who;
+    struct hub_event ev = {.kind = HUB_TOPIC, .from = u, .room = r,
+                           .text = text};
+    size_t i, n = 0;
+    int len;
+
+    for (i = 0; i < sizeof(room_bits) / sizeof(room_bits[0]); i++)
+        if (r->modes & room_bits[i])
+            flags[n++] = room_flags[i];
+    flags[n] = '\0';
+    len = snprintf(text, sizeof(text), "%llu %s %llu +%s %zu %s\n%s",
+                   (unsigned long long)r->created, cr->origin,
+                   (unsigned long long)r->topic_at, flags, r->limit,
+                   r->key[0] != '\0' ? r->key : "*",
+                   r->topic != NULL ? r->topic : "");
+    if (len < 0 || (size_t)len >= sizeof(text))
+        return;
+    ev.len = (size_t)len;
+    scpy(by, sizeof(by), r->topic_by);
+    if (r->topic != NULL && nick_is_valid(by, strlen(by))) {
+        fake_user(&who, by, "", "");
+        ev.to = &who;
+    }
+    publish_room(c, cr, &ev, CMSG_ROOM, 0);
+}
+
+/* -1, 0, 1: a is older than, the same as, newer than b. */
+static int
+birth_cmp(const struct birth *a, const struct birth *b)
+{
+    if (a->created != b->created)
+        return a->created < b->created ? -1 : 1;
+    return strcmp(a->origin, b->origin);
+}
+
+/* Our room r's birth. */
+static struct birth
+birth_here(const struct croom *cr, const struct room *r)
+{
+    struct birth b = {.created = r->created};
+
+    scpy(b.origin, sizeof(b.origin), cr->origin);
+    return b;
+}
+
+/* Whether node n last said its room is newer than ours. */
+static bool
+born_newer(const struct croom *cr, const struct room *r,
+           const struct cnode *n)
+{
+    size_t i;
+    struct birth here;
+
+    if (cr == NULL)
+        return false;
+    here = birth_here(cr, r);
+    for (i = 0; i < cr->nborn; i++)
+        if (cr->born[i].node == n)
+            return birth_cmp(&cr->born[i].birth, &here) > 0;
+    return false;
+}
+
+static void
+born_set(struct croom *cr, struct cnode *n, const struct birth *b)
+{
+    size_t i;
+
+    for (i = 0; i < cr->nborn; i++)
+        if (cr->born[i].node == n) {
+            cr->born[i].birth = *b;
+            return;
+        }
+    cr->born = xrealloc(cr->born, (cr->nborn + 1) * sizeof(*cr->born));
+    cr->born[cr->nborn].node = n;
+    cr->born[cr->nborn++].birth = *b;
+}
+
+/* Members of node n (NULL: ours) lose what their newer room gave them. */
+static void
+strip(struct cluster *c, struct room *r, const struct cnode *n,
+      struct user *server)
+{
+    struct member *m;
+
+    for (m = r->members; m != NULL; m = m->rnext) {
+        const struct cuser *cu = m->user->cluster;
+
+        if (cu == NULL || cu->node != n)
+            continue;
+        if (m->modes & MEMBER_OP)
+            hub_mode(c->hub, server, r, 'o', false, m->user->nick);
+        if (m->modes & MEMBER_VOICE)
+            hub_mode(c->hub, server, r, 'v', false, m->user->nick);
+    }
+}
+
+/* Node n's ROOM: if its room is older, ours becomes it (topic, modes,
+ * key, limit) and the members of every newer room lose their operator
+ * and voice; if newer, its members lose theirs.  Every node sees the same
+ * ROOMs in the same order, so all agree.  (Bans stay each node's own.) */
+static void
+on_state(struct cluster *c, struct cnode *n, const struct cmsg *m,
+         const struct got *g, struct room *r)
+{
+    struct croom *cr = croom_find(c, r->name);
+    char text[CMSG_TEXT_MAX + 1], flags[16], key[HUB_KEY_MAX + 2];
+    unsigned long long created, topic_at;
+    struct user server, setter;
+    struct birth theirs, here;
+    struct cnode *k;
+    const char *topic;
+    size_t i, limit;
+    char lim[24];
+    int cmp;
+
+    cpy(text, sizeof(text), m->text);
+    if (cr == NULL || (topic = strchr(text, '\n')) == NULL ||
+        sscanf(text, "%llu %63s %llu %15s %zu %24s", &created, theirs.origin,
+               &topic_at, flags, &limit, key) != 6 ||
+        flags[0] != '+' || created == 0)
+        return;
+    topic++;
+    theirs.created = created;
+    here = birth_here(cr, r);
+    born_set(cr, n, &theirs);
+    fake_user(&server, n->name, "", "");
+    if ((cmp = birth_cmp(&theirs, &here)) > 0)
+        strip(c, r, n, &server);
+    if (cmp >= 0)
+        return;
+    /* Theirs is older: it is the room. */
+    r->created = created;
+    scpy(cr->origin, sizeof(cr->origin), theirs.origin);
+    strip(c, r, NULL, &server);
+    for (k = c->nodes; k != NULL; k = k->next)
+        if (k != n && born_newer(cr, r, k))
+            strip(c, r, k, &server);
+    for (i = 0; i < sizeof(room_bits) / sizeof(room_bits[0]); i++)
+        hub_mode(c->hub, &server, r, room_flags[i],
+                 strchr(flags + 1, room_flags[i]) != NULL, NULL);
+    if (strcmp(key, "*") != 0)
+        hub_mode(c->hub, &server, r, 'k', true, key);
+    else if (r->key[0] != '\0')
+        hub_mode(c->hub, &server, r, 'k', false, NULL);
+    snprintf(lim, sizeof(lim), "%zu", limit);
+    if (limit != r->limit)
+        hub_mode(c->hub, &server, r, 'l', limit != 0, lim);
+    if (strcmp(topic, r->topic != NULL ? r->topic : "") != 0) {
+        struct hub_event ev = {.kind = HUB_TOPIC, .from = &setter,
+                               .room = r, .text = topic,
+                               .len = strlen(topic)};
+
+        fake_user(&setter, g->to[0] != '\0' ? g->to : n->name, "", "");
+        free(r->topic);
+        r->topic = topic[0] != '\0' ? xstrdup(topic) : NULL;
+        scpy(r->topic_by, sizeof(r->topic_by), setter.nick);
+        r->topic_at = topic_at;
+        c->ops->to_room(c->ctx, &ev, NULL);
+    }
+}
+
 /* Say HELLO for each of our members of r (as the others know them), then
  * SYNC: the answer to a WHO, ours included. */
 static void
@@ -773,6 +965,10 @@ hello_all(struct cluster *c, struct croom *cr, const struct room *r)
     const struct member *m, *first = NULL;
     struct hub_event ev = {.kind = HUB_JOIN, .room = r};
 
+    for (m = r->members; m != NULL && !is_local(m->user); m = m->rnext)
+        ;
+    if (m != NULL)
+        publish_state(c, cr, r, m->user);
     for (m = r->members; m != NULL; m = m->rnext) {
         if (!is_local(m->user))
             continue;
@@ -855,13 +1051,19 @@ apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
             hub_join(c->hub, u, r->name, strlen(r->name), NULL, &out,
                      &joined);
         if (u != NULL && (mb = hub_member(u, r)) != NULL)
-            mb->modes = (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
-                        (m->flags & CMSG_F_VOICE ? MEMBER_VOICE : 0);
+            mb->modes = born_newer(croom_find(c, r->name), r, n)
+                            ? 0     /* its room is newer: stripped */
+                            : (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
+                                  (m->flags & CMSG_F_VOICE ? MEMBER_VOICE
+                                                           : 0);
         resync_named(c, n, r, m->uid);
         break;
     }
     case CMSG_SYNC:
         resync_end(c, n, r);
+        break;
+    case CMSG_ROOM:
+        on_state(c, n, m, g, r);
         break;
     case CMSG_PART:
         u = remote_user(c, n, m->uid, g);
@@ -1555,6 +1757,7 @@ cluster_settle(struct cluster *c)
             resync_forget(c, NULL, cr->name);
             drop_pending(cr);
             *p = cr->next;
+            free(cr->born);
             free(cr);
         }
         drop_lonely(c);
@@ -1646,6 +1849,7 @@ cluster_free(struct cluster *c)
     while ((cr = c->rooms) != NULL) {
         c->rooms = cr->next;
         drop_pending(cr);
+        free(cr->born);
         free(cr);
     }
     while ((n = c->nodes) != NULL) {

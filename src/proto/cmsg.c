@@ -6,7 +6,7 @@
 
 const char *const cmsg_kind_names[CMSG_NKINDS] = {
     "say", "action", "notice", "private", "join", "part", "quit", "nick",
-    "topic", "mode", "kick", "invite", "hello", "who", "sync", "probe",
+    "topic", "mode", "kick", "invite", "hello", "room", "who", "sync", "probe",
 };
 
 #define NFIELDS 13

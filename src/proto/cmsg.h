@@ -28,6 +28,10 @@ enum cmsg_kind {
     CMSG_SAY, CMSG_ACTION, CMSG_NOTICE, CMSG_PRIVATE, CMSG_JOIN, CMSG_PART,
     CMSG_QUIT, CMSG_NICK, CMSG_TOPIC, CMSG_MODE, CMSG_KICK, CMSG_INVITE,
     CMSG_HELLO,         /* nick is in room (say nothing): a WHO's answer */
+    CMSG_ROOM,          /* a WHO's answer first: the room as the node has
+                         * it; text "created topic_at +flags limit key"
+                         * (key "*": none), a newline, the topic; to: who
+                         * set it.  The oldest room wins everywhere. */
     CMSG_WHO,           /* a node (re)subscribed: every node says HELLO for
                          * each of its members in room, then SYNC */
     CMSG_SYNC,          /* the node's HELLOs are done: its members here

@@ -113,10 +113,13 @@ def cluster():
     for n in nodes:
         n.err.wait_for(r"cluster: link up", timeout=10)
     yield redis, nodes
+    redis.stop()
     for n in nodes:
         if n.alive():
-            n.stop()
-    redis.stop()
+            # A clean exit, and no report from ASan or UBSan on the way.
+            assert n.stop() == 0, n.err.text()[-2000:]
+        assert not re.search(r"Sanitizer|runtime error:", n.err.text()), \
+            n.err.text()[-2000:]
 
 
 def users(nodes, names):
@@ -145,6 +148,23 @@ def test_rename_before_join_returns(cluster):
     cs[4].send("hello all")
     for c in cs:
         c.wait(r"^r4: hello all$")
+
+
+def test_one_room_everywhere(cluster):
+    """Each node makes a room of its own when its first member joins; the
+    oldest one wins everywhere: its topic, and its operators alone."""
+    _, nodes = cluster
+    alice = users(nodes[:1], ["alice"])[0]
+    alice.send("/topic cats only")
+    alice.wait(r"set the topic of #lobby: cats only$")
+    bob, carol = users(nodes[1:], ["bob", "carol"])
+    for c in (bob, carol):
+        c.send("/topic")
+        c.wait(r"^\*\*\* topic of #lobby: cats only$")
+    for c in (alice, bob, carol):
+        c.send("/who")
+        got = c.wait(r"^\*\*\* #lobby: (.*)$").group(1).split()
+        assert sorted(got) == ["@alice", "bob", "carol"], got
 
 
 def chat_lines(c, n):
