@@ -159,6 +159,8 @@ struct bench {
     struct os_proc   cpu0[BENCH_PIDS_MAX];  /* each pid at t0 */
     struct os_proc   cpu1[BENCH_PIDS_MAX];  /* and at t1 */
     int              cpu0_ok[BENCH_PIDS_MAX], cpu1_ok[BENCH_PIDS_MAX];
+    struct os_proc   self0, self1;  /* chatbench itself at t0 and t1 */
+    int              self0_ok, self1_ok;
     struct bench_result *r;
 };
 
@@ -908,8 +910,10 @@ control(struct worker *w, uint64_t now)
     if (atomic_load(&b->stop_requested) && ph != PH_STOP) {
         if (ph == PH_CONNECT)
             begin_run(b, now);
-        if (ph != PH_DRAIN)
+        if (ph != PH_DRAIN) {
             read_procs(cfg, b->cpu1, b->cpu1_ok);
+            b->self1_ok = os_proc_read(getpid(), &b->self1) == 0;
+        }
         atomic_store(&b->t1, now < atomic_load(&b->t1) ? now : atomic_load(&b->t1));
         atomic_store(&b->phase, PH_STOP);
         return;
@@ -925,11 +929,13 @@ control(struct worker *w, uint64_t now)
         if (!b->cpu0_taken && now >= w->t0) {
             b->cpu0_taken = 1;
             read_procs(cfg, b->cpu0, b->cpu0_ok);
+            b->self0_ok = os_proc_read(getpid(), &b->self0) == 0;
         }
         if (now >= w->t1) {
             int k;
 
             read_procs(cfg, b->cpu1, b->cpu1_ok);
+            b->self1_ok = os_proc_read(getpid(), &b->self1) == 0;
             for (k = 0; k < cfg->npids; k++)
                 if (b->cpu1_ok[k])
                     b->r->proc[k].rss_end_kib = b->cpu1[k].rss_kib;
@@ -1356,6 +1362,8 @@ collect(struct bench *b, struct bench_result *r)
     r->window_s = (double)(atomic_load(&b->t1) - atomic_load(&b->t0)) / 1e9;
     if (r->window_s < 0)
         r->window_s = 0;
+    if (b->self0_ok && b->self1_ok)
+        r->self_cpu_s = b->self1.cpu_s - b->self0.cpu_s;
     for (k = 0; k < cfg->npids; k++) {
         struct bench_proc *p = &r->proc[k];
 

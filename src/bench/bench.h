@@ -110,6 +110,9 @@ struct bench_result {
     /* By target: subscribers joined there, window deliveries they got. */
     long     node_connected[BENCH_TARGETS_MAX];
     uint64_t node_deliveries[BENCH_TARGETS_MAX];
+    double   self_cpu_s;        /* chatbench's own CPU time over the
+                                 * window: near 1 s a second per thread,
+                                 * the load generator is the limit */
     /* The servers, with cfg.pids: each, and (below) their sum. */
     struct bench_proc proc[BENCH_PIDS_MAX];
     int      have_server;       /* at least one was read */

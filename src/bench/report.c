@@ -239,6 +239,7 @@ report_json(FILE *out, const struct bench_cfg *cfg,
             (unsigned long long)r->foreign);
     fputs("\"latency_us\":", out);
     json_latency(out, &r->lat);
+    fprintf(out, ",\"chatbench_cpu_s\":%.3f", r->self_cpu_s);
     if (r->have_server) {
         /* "server" is the sum over the processes (one server made of
          * several: the nodes and their Redis), "pid" the first of them;

@@ -617,3 +617,4 @@ def test_cluster_deliveries_cross_nodes(mode):
     assert r["out_of_order"] == 0 and r["foreign"] == 0
     assert [s["pid"] for s in r["servers"]] == [a.pid, b.pid, redis.pid]
     assert all(s["cpu_s"] >= 0 for s in r["servers"])
+    assert r["chatbench_cpu_s"] >= 0
