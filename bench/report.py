@@ -779,6 +779,8 @@ CLUSTER_LABEL = {
     "cluster1": "1 node + Redis",
     "cluster3": "3 nodes + Redis",
 }
+CLUSTER_CHART_LABEL = {"standalone": "1 chatd", "cluster1": "1 node+Redis",
+                       "cluster3": "3 nodes+Redis"}
 CLUSTER_LOADS = [("cl-light", "1,000 msg/s, 60 clients"),
                  ("cl-rate", "1,000 msg/s"), ("cl-max", "full speed (--max)")]
 CLUSTER_BEGIN = "<!-- cluster: begin (bench/run.sh, BENCH_ONLY=cluster) -->"
@@ -851,32 +853,36 @@ def cluster_chart(cells, outdir, work):
     """chart-cluster.svg: latency at 1,000 msg/s, deliveries/s at full
     speed, and the CPU of the nodes, Redis and chatbench at full speed, by
     setup.  Returns the file name, or None."""
-    rows = [(s, cells.get(("cl-rate", s)), cells.get(("cl-max", s)))
-            for s in CLUSTER_SETUPS]
-    rows = [x for x in rows if x[1] or x[2]]
+    rows = [(s, cells.get(("cl-rate", s)), cells.get(("cl-max", s)),
+             cells.get(("cl-light", s))) for s in CLUSTER_SETUPS]
+    rows = [x for x in rows if x[1] or x[2] or x[3]]
     if not rows:
         return None
     v = lambda x: "-" if x is None else "%.3f" % x
     data = os.path.join(work, "chart-cluster.dat")
     with open(data, "w") as f:
         f.write("# setup p50 p99 (1,000 msg/s) deliveries/s(M) nodes-cpu% "
-                "redis-cpu% chatbench-cpu% (--max)\n")
-        for s, rate, mx in rows:
-            f.write('"%s" %s %s %s %s %s %s\n' % (
-                CLUSTER_LABEL[s], v(rate and rate["p50"]),
+                "redis-cpu% chatbench-cpu% (--max) p50 p99 (light)\n")
+        for s, rate, mx, light in rows:
+            f.write('"%s" %s %s %s %s %s %s %s %s\n' % (
+                CLUSTER_CHART_LABEL[s], v(rate and rate["p50"]),
                 v(rate and rate["p99"]),
                 v(mx and mx["deliveries_per_s"] / 1e6),
                 v(mx and sum(x or 0 for x in mx["node_cpu"])),
-                v(mx and mx["redis_cpu"]), v(mx and mx["bench_cpu"])))
+                v(mx and mx["redis_cpu"]), v(mx and mx["bench_cpu"]),
+                v(light and light["p50"]), v(light and light["p99"])))
     name = "chart-cluster.svg"
     script = SVG_HEAD.format(w=1260, h=440, out=os.path.join(outdir, name))
-    script += BARS + ('set multiplot layout 1,3 title "cluster: 300 chat '
-                      'clients, 3 publishers, 64 B"\n')
+    script += BARS + ('set xtics nomirror norotate center scale 0\n'
+                      'set multiplot layout 1,3 title "cluster: 300 (or 60) '
+                      'chat clients in one room, 3 publishers, 64 B"\n')
     script += """set title "latency at 1,000 msg/s (ms)"
 set key top left horizontal samplen 1 font ",10"
 set offsets 0, 0, graph 0.3, 0
-plot '{d}' using 2:xtic(1) title "p50" lc rgb "#88ccee", \\
-     '' using 3 title "p99" lc rgb "#44aa99"
+plot '{d}' using 8:xtic(1) title "p50, 60 clients" lc rgb "#88ccee", \\
+     '' using 9 title "p99, 60" lc rgb "#44aa99", \\
+     '' using 2 title "p50, 300" lc rgb "#ddcc77", \\
+     '' using 3 title "p99, 300" lc rgb "#aa4499"
 set offsets 0, 0, graph 0.12, 0
 """.format(d=data)
     script += bar_panel("deliveries / s at full speed (millions)", data, 4,
@@ -889,6 +895,14 @@ plot '{d}' using 5:xtic(1) title "chatd nodes (sum)" lc rgb "#cc6677", \\
 """.format(d=data)
     script += "unset multiplot\n"
     return name if gnuplot(script, work, "chart-cluster") else None
+
+
+def about(v):
+    """v to two significant digits, for estimates: 398,769 -> 400,000."""
+    if not v:
+        return fmt(v)
+    digits = len(str(int(v))) - 2
+    return "{:,.0f}".format(round(v, -digits) if digits > 0 else v)
 
 
 def cluster_bottleneck(c):
@@ -1012,9 +1026,9 @@ def cluster_section(runs, meta):
                    "work grows with its clients in the room, Redis's does "
                    "not, and they cross at about {:.0f} clients per "
                    "node.".format(
-                       fmt(m3["redis_ns_msg"]), fmt(redis_max),
+                       fmt(m3["redis_ns_msg"]), about(redis_max),
                        " / ".join(fmt(x) for x in m3["node_ns"]), per_node,
-                       fmt(node_max),
+                       about(node_max),
                        "Redis" if redis_max < node_max else "the nodes",
                        m3["redis_ns_msg"] / max(m3["node_ns"])))
     out += ["",
