@@ -71,7 +71,7 @@ UNIT_HELPERS := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
 
 .PHONY: all run test unit unit-build integration sanitize bench irctest install \
         uninstall clean deps format tidy cppcheck valgrind fuzz fuzz-replay \
-        torture soak man-check deb deb-check test-cluster
+        torture soak man-check deb deb-check test-cluster bench-cluster
 .DEFAULT_GOAL := all
 
 all: $(ALL)
@@ -170,6 +170,11 @@ valgrind: deps all
 
 bench: all
 	@sh bench/run.sh
+
+# Only the cluster scenario (3 nodes on one Redis, beside one chatd): its
+# section of bench/RESULTS.md is replaced, the rest kept.
+bench-cluster: all
+	@BENCH_ONLY=cluster sh bench/run.sh
 
 # irctest's RFC selection against build/chatd (not part of make test):
 #   make irctest IRCTEST=/path/to/irctest   (a checkout at commit 219ca65)

@@ -3,8 +3,9 @@
 # Redis pub/sub and NATS, side by side, on loopback, chatd's chat profile
 # beside its line profile, chatd's IRC door beside ngIRCd and InspIRCd,
 # and chatd's WebSocket door beside its line door and a Node ws broadcast
-# server (bench/ws_node); writes bench/RESULTS.md and a chart per scenario
-# (bench/chart-*.svg).
+# server (bench/ws_node), and a chatd cluster (three nodes on one Redis)
+# beside one standalone chatd; writes bench/RESULTS.md and a chart per
+# scenario (bench/chart-*.svg).
 #
 # Every run gets a fresh server (no state, no memory from the last run).
 # The scenarios are interleaved -- each round runs every scenario against
@@ -14,6 +15,8 @@
 #   BENCH_QUICK=1   one round, short windows, no poll backend: about a minute
 #   BENCH_ROUNDS=N  rounds (default 3; 1 when quick)
 #   BENCH_THREADS=T chatbench event loops (default 1)
+#   BENCH_ONLY=cluster  only the cluster scenario (`make bench-cluster`): its
+#                   section of bench/RESULTS.md is replaced, the rest kept
 #   B=DIR           build directory (default build)
 #
 # Needs: build/chatbench (and build/chatd), python3; installs redis-server,
@@ -28,6 +31,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
 QUICK=${BENCH_QUICK:-0}
+ONLY=${BENCH_ONLY:-}
+case $ONLY in
+'' | cluster) ;;
+*) echo "bench: BENCH_ONLY=$ONLY: only 'cluster' can run alone" >&2; exit 2 ;;
+esac
 THREADS=${BENCH_THREADS:-1}
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -51,13 +59,18 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 need_pkgs=""
 command -v redis-server >/dev/null 2>&1 || need_pkgs="$need_pkgs redis-server"
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] ||
-    need_pkgs="$need_pkgs nats-server"
-command -v gnuplot >/dev/null 2>&1 || need_pkgs="$need_pkgs gnuplot-nox"
-command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] ||
-    need_pkgs="$need_pkgs ngircd"
-command -v inspircd >/dev/null 2>&1 || [ -x /usr/sbin/inspircd ] ||
-    need_pkgs="$need_pkgs inspircd"
+if [ "$ONLY" = cluster ]; then
+    # Redis and gnuplot only: nothing else is run.
+    command -v gnuplot >/dev/null 2>&1 || need_pkgs="$need_pkgs gnuplot-nox"
+else
+    command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] ||
+        need_pkgs="$need_pkgs nats-server"
+    command -v gnuplot >/dev/null 2>&1 || need_pkgs="$need_pkgs gnuplot-nox"
+    command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] ||
+        need_pkgs="$need_pkgs ngircd"
+    command -v inspircd >/dev/null 2>&1 || [ -x /usr/sbin/inspircd ] ||
+        need_pkgs="$need_pkgs inspircd"
+fi
 if [ -n "$need_pkgs" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         export DEBIAN_FRONTEND=noninteractive
@@ -355,7 +368,7 @@ stop_server() {
 }
 IRCDIR=$(mktemp -d "${TMPDIR:-/tmp}/chatd-bench-irc.XXXXXX") || exit 1
 chmod 755 "$IRCDIR"         # ngIRCd reads its configuration as nobody
-trap 'stop_server; rm -rf "$IRCDIR"; exit 130' INT TERM
+trap 'stop_server; stop_cluster; rm -rf "$IRCDIR"; exit 130' INT TERM
 
 # --- scenarios -----------------------------------------------------------------
 
@@ -449,6 +462,222 @@ rotated() {
     echo "$@"
 }
 
+# --- the cluster scenario -------------------------------------------------
+#
+# Three chatd nodes on one Redis (--cluster), beside one standalone chatd
+# (no Redis at all) and one node with --cluster (the Redis hop without a
+# second node), under the same load: 300 chat clients in one room (60 in
+# the light load), spread evenly over the nodes, three publishers (one per
+# node in the 3-node setup), at 1,000 msg/s and at full speed.  Every room message of a cluster node goes out to Redis and is
+# delivered when it comes back, on the publisher's node too, so "latency
+# added by the cluster" is a cluster setup's latency minus the standalone
+# one's, and same-node against cross-node (chatbench tells them apart)
+# shows what a second node adds on top.  chatbench watches every node and
+# Redis (--pid), so each one's CPU is read over the same window.
+CL_SETUPS="standalone cluster1 cluster3"
+CL_SCENARIOS="cl-light cl-rate cl-max"
+CL_CLIENTS=300
+CL_LIGHT=60         # few enough that nothing on 2 cores is near a full core
+CL_PUBS=3
+CL_WINDOW=32
+
+# start_cluster SETUP TAG: sets CPIDS (the chatd nodes' pids), RPID (Redis's,
+# or empty) and CADDRS (the nodes' addresses, in the order of CPIDS), or
+# returns 1.
+CPIDS="" RPID="" CADDRS=""
+start_cluster() {
+    setup=$1 tag=$2
+    CPIDS="" RPID="" CADDRS=""
+    case $setup in
+    standalone) nodes=1 ;;
+    cluster1) nodes=1 ;;
+    *) nodes=3 ;;
+    esac
+    url=""
+    if [ "$setup" != standalone ]; then
+        rport=$(free_port)
+        "$REDIS" --port "$rport" --bind 127.0.0.1 --protected-mode no \
+            --save '' --appendonly no --maxclients 100000 --daemonize no \
+            --logfile "$LOGS/$tag-redis.log" </dev/null >/dev/null 2>&1 &
+        RPID=$!
+        url=redis://127.0.0.1:$rport
+        i=0
+        until "$BENCH" -P redis -c 1 -p 0 -d 0 --warmup 0 --drain 0 \
+                --connect-timeout 1 127.0.0.1:"$rport" >/dev/null 2>&1; do
+            i=$((i + 1))
+            if [ $i -ge 50 ]; then
+                say "redis-server did not start (see $LOGS/$tag-redis.log)"
+                stop_cluster
+                return 1
+            fi
+            sleep 0.1
+        done
+    fi
+    k=1
+    while [ $k -le $nodes ]; do
+        port=$(free_port)
+        log=$LOGS/$tag-n$k.log
+        if [ -n "$url" ]; then
+            "$CHATD" --profile chat --listen 127.0.0.1:"$port" --log quiet \
+                --queue-limit $QUEUE_LIMIT --cluster "$url" --node-name n$k \
+                </dev/null >/dev/null 2>"$log" &
+        else
+            "$CHATD" --profile chat --listen 127.0.0.1:"$port" --log quiet \
+                --queue-limit $QUEUE_LIMIT </dev/null >/dev/null 2>"$log" &
+        fi
+        CPIDS="$CPIDS $!"
+        CADDRS="$CADDRS 127.0.0.1:$port"
+        # Ready when it has its link to Redis and a client gets in.  (A
+        # line client: a guest, no nickname to claim in the cluster.)
+        i=0
+        until { [ -z "$url" ] || grep -qs 'cluster: link up' "$log"; } &&
+              "$BENCH" -P line -c 1 -p 0 -d 0 --warmup 0 --drain 0 \
+                  --connect-timeout 1 127.0.0.1:"$port" >/dev/null 2>&1; do
+            i=$((i + 1))
+            if [ $i -ge 50 ]; then
+                say "chatd node n$k of $setup did not start (see $log)"
+                stop_cluster
+                return 1
+            fi
+            sleep 0.1
+        done
+        k=$((k + 1))
+    done
+    return 0
+}
+
+# Stop the nodes, then Redis (so no node logs a lost link first).
+stop_cluster() {
+    for p in $CPIDS $RPID; do
+        kill -TERM "$p" 2>/dev/null
+        i=0
+        while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    CPIDS="" RPID=""
+}
+
+cluster_args() {
+    case $1 in
+    cl-light) echo "--clients $CL_LIGHT --publishers $CL_PUBS --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    cl-rate) echo "--clients $CL_CLIENTS --publishers $CL_PUBS --rate 1000 --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    cl-max) echo "--clients $CL_CLIENTS --publishers $CL_PUBS --max --window $CL_WINDOW --size 64 --warmup $WARM --duration $DUR --drain $DRAIN" ;;
+    esac
+}
+
+# run_cluster SCENARIO SETUP ROUND: fresh Redis and nodes, one chatbench
+# over all the nodes watching all of them, one line of JSON into $RAW
+# ("nodes": how many of the pids are chatd nodes; Redis's is the last).
+run_cluster() {
+    sc=$1 setup=$2 round=$3
+    progress "$sc" "$setup" "$round"
+    tag=$sc-$setup-$round
+    start_cluster "$setup" "$tag" || {
+        printf '{"scenario":"%s","server":"%s","round":%s,"error":"servers did not start"}\n' \
+            "$sc" "$setup" "$round" >> "$RAW"
+        return 0
+    }
+    pids=$(echo $CPIDS $RPID | tr ' ' ,)
+    nnodes=$(echo $CPIDS | wc -w)
+    # shellcheck disable=SC2086
+    res=$(timeout 240 "$BENCH" -P chat $(cluster_args "$sc") \
+          --threads "$THREADS" --pid "$pids" --json $CADDRS \
+          2>"$LOGS/$tag.chatbench.log")
+    rc=$?
+    stop_cluster
+    if [ $rc -ne 0 ] || [ -z "$res" ]; then
+        say "$sc on $setup: chatbench failed ($rc; see $LOGS/$tag.chatbench.log)"
+        printf '{"scenario":"%s","server":"%s","round":%s,"error":"chatbench exit %s"}\n' \
+            "$sc" "$setup" "$round" "$rc" >> "$RAW"
+        return 0
+    fi
+    printf '{"scenario":"%s","server":"%s","round":%s,"nodes":%s,"redis":%s,"result":%s}\n' \
+        "$sc" "$setup" "$round" "$nnodes" "$([ -n "$url" ] && echo true || echo false)" \
+        "$res" >> "$RAW"
+    printf '  %-9s %-10s %s\n' "$sc" "$setup" "$(echo "$res" | $PY -c '
+import json, sys
+r = json.load(sys.stdin)
+l = r["latency_us"]
+cpu = " ".join("%.0f%%" % (100 * s["cpu_s"] / r["window_s"])
+               for s in r.get("servers", []) if r["window_s"])
+print("%d/%d clients  %.0f deliveries/s  p50 %.2f p99 %.2f ms  losses %d  cpu %s  chatbench %.0f%%" % (
+    r["connected"], r["clients"], r["deliveries_per_s"], l["p50"] / 1000,
+    l["p99"] / 1000, r["losses"], cpu,
+    100 * r["chatbench_cpu_s"] / r["window_s"] if r["window_s"] else 0))')" >&2
+}
+
+# The cluster scenario, ROUNDS rounds, setups in rotating order.
+cluster_rounds() {
+    r=1
+    while [ "$r" -le "$ROUNDS" ]; do
+        j=0
+        for sc in $CL_SCENARIOS; do
+            for s in $(rotated $((r + j)) $CL_SETUPS); do
+                run_cluster "$sc" "$s" "$r"
+            done
+            j=$((j + 1))
+        done
+        r=$((r + 1))
+    done
+}
+
+CL_NOTE=""
+if [ -z "$REDIS" ]; then
+    CL_NOTE="skipped: no redis-server"
+elif [ ! -x "$CHATD" ] || ! "$CHATD" --profile chat --help >/dev/null 2>&1; then
+    CL_NOTE="skipped: no chatd with the chat profile"
+fi
+[ -n "$CL_NOTE" ] && say "scenario cluster $CL_NOTE"
+
+# write_meta: the run's key=value facts for report.py.
+write_meta() {
+    {
+        echo "start=$START"
+        echo "end=$END"
+        echo "quick=$QUICK"
+        echo "only=$ONLY"
+        echo "rounds=$ROUNDS"
+        echo "threads=$THREADS"
+        echo "fd_limit=$FDS"
+        echo "nmax=$NMAX"
+        echo "busy_before=$busy_before"
+        echo "queue_limit=$QUEUE_LIMIT"
+        echo "servers=$SERVERS"
+        echo "chat_note=$CHAT_NOTE"
+        echo "irc_servers=$IRC_SERVERS"
+        echo "irc_note=$IRC_NOTE"
+        echo "nirc=$NIRC"
+        echo "ws_servers=$WS_SERVERS"
+        echo "ws_note=$WS_NOTE"
+        echo "nws=$NWS"
+        echo "cluster_note=$CL_NOTE"
+        for sc in $SCENARIOS chat $IRC_SCENARIOS $WS_SCENARIOS sweep-N; do
+            echo "args_$sc=$(scenario_args "$sc")"
+        done
+        for sc in $CL_SCENARIOS; do
+            echo "args_$sc=$(cluster_args "$sc")"
+        done
+        for s in ngircd inspircd; do
+            echo "server_args_$s=$(server_args "$s")"
+        done
+        echo "chatd_version=$("$CHATD" --version 2>/dev/null | head -n 1)"
+        echo "redis_version=$([ -n "$REDIS" ] && "$REDIS" --version | head -n 1)"
+        echo "nats_version=$([ -n "$NATS" ] && "$NATS" --version 2>&1 | head -n 1)"
+        echo "ngircd_version=$([ -n "$NGIRCD" ] && "$NGIRCD" --version 2>&1 | head -n 1)"
+        echo "inspircd_version=$([ -n "$INSPIRCD" ] && "$INSPIRCD" --version 2>&1 | head -n 1)"
+        echo "node_version=$([ -n "$NODE" ] && "$NODE" --version)"
+        echo "ws_version=$([ -n "$NODE" ] && "$NODE" -p 'require(process.argv[1]).version' "$WSNODE/node_modules/ws/package.json" 2>/dev/null)"
+        echo "chatbench_version=$("$BENCH" --version)"
+        dirty=""
+        git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || dirty=" (+ uncommitted changes in src/)"
+        echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$dirty"
+    } > "$OUT/meta.txt"
+}
+
 # Background load before we start: a busy machine makes every figure low.
 busy_before=$($PY - <<'EOF'
 import time
@@ -463,6 +692,24 @@ EOF
 say "servers: $SERVERS; rounds: $ROUNDS; background CPU: $busy_before %"
 [ "$busy_before" -gt 15 ] 2>/dev/null &&
     say "warning: the machine is already $busy_before % busy; figures will be low"
+
+if [ "$ONLY" = cluster ]; then
+    [ -n "$CL_NOTE" ] && { rm -rf "$IRCDIR"; exit 1; }
+    SCENARIOS="" IRC_SCENARIOS="" WS_SCENARIOS="" CHAT_NOTE="" IRC_NOTE=""
+    WS_NOTE="" NIRC="" NWS="" IRC_SERVERS="" WS_SERVERS="" NODE="" WSNODE=""
+    TOTAL=$(( ROUNDS * $(echo $CL_SCENARIOS | wc -w) * $(echo $CL_SETUPS | wc -w) ))
+    START=$(date +%s)
+    cluster_rounds
+    END=$(date +%s)
+    write_meta
+    rm -rf "$IRCDIR"
+    # Only the cluster's section of RESULTS.md is replaced.
+    $PY "$ROOT/bench/report.py" --raw "$RAW" --meta "$OUT/meta.txt" \
+        --out "$ROOT/bench/RESULTS.md" --charts "$ROOT/bench" \
+        --work "$OUT" --only cluster || exit 1
+    say "wrote the cluster section of bench/RESULTS.md in $((END - START)) s"
+    exit 0
+fi
 
 SCENARIOS="a b c10 c100 d e"
 if [ "$QUICK" = 1 ]; then
@@ -550,6 +797,8 @@ TOTAL=$(( ROUNDS * ($(echo $SCENARIOS | wc -w) * nserv + nchat
                     + ($(echo $IRC_SCENARIOS | wc -w) - 1) * nirc
                     + $(echo $WS_SCENARIOS | wc -w) * nws) \
           + nirc + $(echo $SWEEP | wc -w) * nserv ))
+[ -z "$CL_NOTE" ] &&
+    TOTAL=$(( TOTAL + ROUNDS * $(echo $CL_SCENARIOS | wc -w) * $(echo $CL_SETUPS | wc -w) ))
 START=$(date +%s)
 
 round=1
@@ -591,46 +840,12 @@ for n in $SWEEP; do
         run_one "sweep-$n" "$s" 1
     done
 done
+[ -z "$CL_NOTE" ] && cluster_rounds
 END=$(date +%s)
 
 # --- report ----------------------------------------------------------------
 
-{
-    echo "start=$START"
-    echo "end=$END"
-    echo "quick=$QUICK"
-    echo "rounds=$ROUNDS"
-    echo "threads=$THREADS"
-    echo "fd_limit=$FDS"
-    echo "nmax=$NMAX"
-    echo "busy_before=$busy_before"
-    echo "queue_limit=$QUEUE_LIMIT"
-    echo "servers=$SERVERS"
-    echo "chat_note=$CHAT_NOTE"
-    echo "irc_servers=$IRC_SERVERS"
-    echo "irc_note=$IRC_NOTE"
-    echo "nirc=$NIRC"
-    echo "ws_servers=$WS_SERVERS"
-    echo "ws_note=$WS_NOTE"
-    echo "nws=$NWS"
-    for sc in $SCENARIOS chat $IRC_SCENARIOS $WS_SCENARIOS sweep-N; do
-        echo "args_$sc=$(scenario_args "$sc")"
-    done
-    for s in ngircd inspircd; do
-        echo "server_args_$s=$(server_args "$s")"
-    done
-    echo "chatd_version=$("$CHATD" --version 2>/dev/null | head -n 1)"
-    echo "redis_version=$([ -n "$REDIS" ] && "$REDIS" --version | head -n 1)"
-    echo "nats_version=$([ -n "$NATS" ] && "$NATS" --version 2>&1 | head -n 1)"
-    echo "ngircd_version=$([ -n "$NGIRCD" ] && "$NGIRCD" --version 2>&1 | head -n 1)"
-    echo "inspircd_version=$([ -n "$INSPIRCD" ] && "$INSPIRCD" --version 2>&1 | head -n 1)"
-    echo "node_version=$([ -n "$NODE" ] && "$NODE" --version)"
-    echo "ws_version=$([ -n "$NODE" ] && "$NODE" -p 'require(process.argv[1]).version' "$WSNODE/node_modules/ws/package.json" 2>/dev/null)"
-    echo "chatbench_version=$("$BENCH" --version)"
-    dirty=""
-    git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || dirty=" (+ uncommitted changes in src/)"
-    echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$dirty"
-} > "$OUT/meta.txt"
+write_meta
 
 rm -rf "$IRCDIR"
 $PY "$ROOT/bench/report.py" --raw "$RAW" --meta "$OUT/meta.txt" \

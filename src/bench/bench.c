@@ -14,7 +14,11 @@
  * then, on the 101 whose accept key matches, joins as a chat client does,
  * over masked frames.  Its key is derived from the run's random seed and
  * its index, so nothing is kept per connection to check the answer; each
- * worker draws masking keys from a generator of its own. */
+ * worker draws masking keys from a generator of its own.
+ *
+ * With several targets each connection keeps the index of its own
+ * (assign()), and deliver() sorts each delivery by whether the receiver
+ * shares its target with the publisher. */
 #include "bench/bench.h"
 
 #include <errno.h>
@@ -70,6 +74,7 @@ struct bconn {
     uint8_t        role;        /* enum role */
     uint8_t        state;       /* enum cstate */
     uint8_t        tls_wait;    /* TW_* */
+    uint8_t        node;        /* its target: cfg->targets[node] */
     uint32_t       gidx;        /* global index: picks the source address */
     size_t         inlen, incap; /* a partial frame kept between reads */
     char          *in;          /* owned; allocated only while needed */
@@ -112,11 +117,15 @@ struct worker {
     uint64_t          sweep_ns;
     uint64_t          rng;      /* WebSocket masking keys (wire_rand) */
     uint64_t          got, got_told, ooo, foreign;
+    uint64_t          got_same, got_cross;
+    uint64_t          node_got[BENCH_TARGETS_MAX];
+    long              node_joined[BENCH_TARGETS_MAX];
     uint64_t          seen, seen_told;  /* all deliveries, warm-up too */
     long              joined_sub, joined_slow, failed, disconnected;
     long              slow_closed, errors;
     int               first_errno;
     struct hist       lat;
+    struct hist       lat_same, lat_cross;
 };
 
 struct bench {
@@ -139,6 +148,7 @@ struct bench {
     _Atomic uint64_t t0, t1;
     _Atomic long     settled;   /* joined + failed, all workers */
     _Atomic long     subs;      /* subscribers joined, all workers */
+    _Atomic long     node_subs[BENCH_TARGETS_MAX];  /* the same by target */
     _Atomic uint64_t got;       /* window deliveries told so far */
     _Atomic uint64_t seen;      /* all deliveries told so far: progress */
     /* Worker 0's bookkeeping: */
@@ -146,7 +156,11 @@ struct bench {
     uint64_t         drain_got, drain_idle_ns;  /* progress while draining */
     uint64_t         rss_next_ns;
     int              cpu0_taken;
-    struct os_proc   cpu0, cpu1;
+    struct os_proc   cpu0[BENCH_PIDS_MAX];  /* each pid at t0 */
+    struct os_proc   cpu1[BENCH_PIDS_MAX];  /* and at t1 */
+    int              cpu0_ok[BENCH_PIDS_MAX], cpu1_ok[BENCH_PIDS_MAX];
+    struct os_proc   self0, self1;  /* chatbench itself at t0 and t1 */
+    int              self0_ok, self1_ok;
     struct bench_result *r;
 };
 
@@ -200,7 +214,9 @@ conn_joined(struct worker *w, struct bconn *c)
     atomic_fetch_add(&w->b->settled, 1);
     if (c->role == ROLE_SUB) {
         w->joined_sub++;
+        w->node_joined[c->node]++;
         atomic_fetch_add(&w->b->subs, 1);
+        atomic_fetch_add(&w->b->node_subs[c->node], 1);
     } else if (c->role == ROLE_SLOW) {
         w->joined_slow++;
         /* From now on it never reads, so nothing watches it: whether the
@@ -242,7 +258,8 @@ conn_connected(struct worker *w, struct bconn *c, uint64_t now)
         char key[WIRE_WS_KEY_LEN + 1];
 
         wire_ws_key(key, w->b->ws_seed, c->gidx);
-        n = wire_ws_upgrade(hello, sizeof(hello), cfg->target.text, key);
+        n = wire_ws_upgrade(hello, sizeof(hello),
+                            cfg->targets[c->node].text, key);
     } else {
         n = wire_encode_sub(cfg->wire, hello, sizeof(hello), cfg->channel,
                             c->gidx, &w->rng);
@@ -277,7 +294,7 @@ conn_tls_step(struct worker *w, struct bconn *c, uint64_t now)
     if (r == -1) {
         if (w->failed == 0)
             log_warnx("TLS handshake with %s failed: %s",
-                      w->b->cfg->target.text, tls_why(c->tls));
+                      w->b->cfg->targets[c->node].text, tls_why(c->tls));
         conn_end(w, c, errno);
         return;
     }
@@ -302,7 +319,7 @@ conn_up(struct worker *w, struct bconn *c, uint64_t now)
 static int
 conn_open(struct worker *w, struct bconn *c, uint64_t now)
 {
-    const struct addr *a = &w->b->cfg->target;
+    const struct addr *a = &w->b->cfg->targets[c->node];
     int fd, e;
 
     fd = socket(a->family, SOCK_STREAM, 0);
@@ -392,8 +409,18 @@ deliver(struct worker *w, struct bconn *c, const char *data, size_t len,
     else
         c->last[pub] = seq;
     if (ts >= w->t0 && ts < w->t1) {
+        uint64_t lat = now > ts ? now - ts : 0;
+
         w->got++;
-        hist_record(&w->lat, now > ts ? now - ts : 0);
+        w->node_got[c->node]++;
+        hist_record(&w->lat, lat);
+        if (w->b->pubs[pub].c->node == c->node) {
+            w->got_same++;
+            hist_record(&w->lat_same, lat);
+        } else {
+            w->got_cross++;
+            hist_record(&w->lat_cross, lat);
+        }
     }
 }
 
@@ -777,16 +804,30 @@ worker_enter(struct worker *w, int ph)
     w->phase = ph;
 }
 
+/* Read every watched process into snap[]; ok[i] says whether pid i
+ * could be read. */
+static void
+read_procs(const struct bench_cfg *cfg, struct os_proc *snap, int *ok)
+{
+    int i;
+
+    for (i = 0; i < cfg->npids; i++)
+        ok[i] = os_proc_read(cfg->pids[i], &snap[i]) == 0;
+}
+
 static void
 sample_rss(struct bench *b, uint64_t now)
 {
     struct os_proc ps;
+    int i;
 
-    if (b->cfg->pid <= 0 || now < b->rss_next_ns)
+    if (b->cfg->npids == 0 || now < b->rss_next_ns)
         return;
     b->rss_next_ns = now + RSS_SAMPLE_NS;
-    if (os_proc_read(b->cfg->pid, &ps) == 0 && ps.rss_kib > b->r->rss_peak_kib)
-        b->r->rss_peak_kib = ps.rss_kib;
+    for (i = 0; i < b->cfg->npids; i++)
+        if (os_proc_read(b->cfg->pids[i], &ps) == 0 &&
+            ps.rss_kib > b->r->proc[i].rss_peak_kib)
+            b->r->proc[i].rss_peak_kib = ps.rss_kib;
 }
 
 /* Everyone has joined (or the time is up): set the window and go. */
@@ -797,12 +838,17 @@ begin_run(struct bench *b, uint64_t now)
     struct os_proc ps;
     long subs = atomic_load(&b->subs);
     size_t i;
+    int k;
 
     b->r->connect_s = (double)(now - b->start_ns) / 1e9;
-    if (cfg->pid > 0 && os_proc_read(cfg->pid, &ps) == 0) {
-        b->r->rss_joined_kib = ps.rss_kib;
-        if (ps.rss_kib > b->r->rss_peak_kib)
-            b->r->rss_peak_kib = ps.rss_kib;
+    for (k = 0; k < cfg->npids; k++) {
+        struct bench_proc *p = &b->r->proc[k];
+
+        if (os_proc_read(cfg->pids[k], &ps) == 0) {
+            p->rss_joined_kib = ps.rss_kib;
+            if (ps.rss_kib > p->rss_peak_kib)
+                p->rss_peak_kib = ps.rss_kib;
+        }
     }
     for (i = 0; i < b->npubs; i++)
         b->pubs[i].next_ns = now + b->interval_ns * i / (b->npubs ? b->npubs : 1);
@@ -815,24 +861,41 @@ begin_run(struct bench *b, uint64_t now)
 }
 
 /* Deliveries the window owes: every window message to every subscriber
- * but, where the server does not echo (IRC), the one that sent it.  A
- * publisher sends only once its connection has joined, so a publisher
- * with messages in the window is one of the subscribers counted. */
+ * but, where the server does not echo (IRC), the one that sent it; in
+ * *same those to subscribers on the publisher's target, in *cross the
+ * rest.  A publisher sends only once its connection has joined, so a
+ * publisher with messages in the window is one of the subscribers
+ * counted. */
+static void
+expected_split(const struct bench *b, uint64_t *same, uint64_t *cross)
+{
+    uint64_t sent, subs = 0, here;
+    int own = wire_echoes_own(b->cfg->wire), k;
+    size_t i;
+
+    for (k = 0; k < b->cfg->ntargets; k++)
+        subs += (uint64_t)atomic_load(&b->node_subs[k]);
+    *same = *cross = 0;
+    for (i = 0; i < b->npubs; i++) {
+        sent = b->pubs[i].win_sent;
+        if (sent == 0)
+            continue;
+        here = (uint64_t)atomic_load(&b->node_subs[b->pubs[i].c->node]);
+        if (!own && b->pubs[i].c->role == ROLE_SUB && here > 0)
+            here--;
+        *same += sent * here;
+        *cross += sent * (subs - (uint64_t)atomic_load(
+                                      &b->node_subs[b->pubs[i].c->node]));
+    }
+}
+
 static uint64_t
 expected(const struct bench *b)
 {
-    uint64_t sent = 0, owed = 0, subs = (uint64_t)atomic_load(&b->subs);
-    int own = wire_echoes_own(b->cfg->wire);
-    size_t i;
+    uint64_t same, cross;
 
-    for (i = 0; i < b->npubs; i++) {
-        sent = b->pubs[i].win_sent;
-        if (own || b->pubs[i].c->role != ROLE_SUB)
-            owed += sent * subs;
-        else if (subs > 0)
-            owed += sent * (subs - 1);
-    }
-    return owed;
+    expected_split(b, &same, &cross);
+    return same + cross;
 }
 
 /* Worker 0 moves the phases along. */
@@ -847,8 +910,10 @@ control(struct worker *w, uint64_t now)
     if (atomic_load(&b->stop_requested) && ph != PH_STOP) {
         if (ph == PH_CONNECT)
             begin_run(b, now);
-        if (ph != PH_DRAIN && cfg->pid > 0)
-            os_proc_read(cfg->pid, &b->cpu1);
+        if (ph != PH_DRAIN) {
+            read_procs(cfg, b->cpu1, b->cpu1_ok);
+            b->self1_ok = os_proc_read(getpid(), &b->self1) == 0;
+        }
         atomic_store(&b->t1, now < atomic_load(&b->t1) ? now : atomic_load(&b->t1));
         atomic_store(&b->phase, PH_STOP);
         return;
@@ -863,12 +928,17 @@ control(struct worker *w, uint64_t now)
         sample_rss(b, now);
         if (!b->cpu0_taken && now >= w->t0) {
             b->cpu0_taken = 1;
-            if (cfg->pid > 0)
-                os_proc_read(cfg->pid, &b->cpu0);
+            read_procs(cfg, b->cpu0, b->cpu0_ok);
+            b->self0_ok = os_proc_read(getpid(), &b->self0) == 0;
         }
         if (now >= w->t1) {
-            if (cfg->pid > 0 && os_proc_read(cfg->pid, &b->cpu1) == 0)
-                b->r->rss_end_kib = b->cpu1.rss_kib;
+            int k;
+
+            read_procs(cfg, b->cpu1, b->cpu1_ok);
+            b->self1_ok = os_proc_read(getpid(), &b->self1) == 0;
+            for (k = 0; k < cfg->npids; k++)
+                if (b->cpu1_ok[k])
+                    b->r->proc[k].rss_end_kib = b->cpu1[k].rss_kib;
             /* Drain while deliveries keep coming, within a hard cap. */
             b->drain_deadline = now + (uint64_t)((cfg->drain_s * 10 + 5) * 1e9);
             b->drain_got = atomic_load(&b->seen);
@@ -1098,6 +1168,11 @@ assign(struct bench *b)
         c->fd = -1;
         c->gidx = (uint32_t)i;
         c->role = i < n ? ROLE_SUB : i < n + k ? ROLE_SLOW : ROLE_PUB;
+        /* Round-robin, publishers too: Redis's own publisher connections
+         * count from 0 again, so publisher j is on target j % n however
+         * it sends. */
+        c->node = (uint8_t)((c->role == ROLE_PUB ? i - n - k : i) %
+                            cfg->ntargets);
         if (c->role == ROLE_SUB)
             c->last = b->w[wi].lastseq + (nsub[wi]++) * (size_t)(m ? m : 1);
         if (acked_pub(cfg, i) >= 0)
@@ -1141,6 +1216,8 @@ worker_setup(struct bench *b, int k, char err[ERR_LEN])
     w->rng = b->ws_seed + (uint64_t)k;
     w->phase = PH_CONNECT;
     hist_init(&w->lat);
+    hist_init(&w->lat_same);
+    hist_init(&w->lat_cross);
     w->rbuf = xmalloc(b->rbufsize);
     if (loop_init(&w->loop, NULL, err) == -1) {
         memset(&w->loop, 0, sizeof(w->loop));   /* nothing to fini */
@@ -1164,9 +1241,8 @@ static int
 bench_setup(struct bench *b, const struct bench_cfg *cfg,
             struct bench_result *r, char err[ERR_LEN])
 {
-    const struct addr *a = &cfg->target;
     size_t i;
-    int k;
+    int k, loop4 = 1;
 
     memset(b, 0, sizeof(*b));
     b->cfg = cfg;
@@ -1187,8 +1263,14 @@ bench_setup(struct bench *b, const struct bench_cfg *cfg,
      * search for a free one slows down as they fill (quadratic connect
      * time): spread a crowd over 127.0.0.2, .3, ... (all of 127/8 is
      * local on Linux), a thousand clients each. */
-    b->bind_src = a->family == AF_INET &&
-                  (ntohl(a->u.in.sin_addr.s_addr) >> 24) == 127 &&
+    for (k = 0; k < cfg->ntargets; k++) {
+        const struct addr *a = &cfg->targets[k];
+
+        if (a->family != AF_INET ||
+            (ntohl(a->u.in.sin_addr.s_addr) >> 24) != 127)
+            loop4 = 0;
+    }
+    b->bind_src = loop4 &&
                   cfg->clients + cfg->slow + cfg->publishers > PER_SOURCE_IP;
     b->payload = xmalloc(cfg->size);
     if (cfg->tls && (b->tls_ctx = tls_ctx_new_client(err)) == NULL)
@@ -1257,31 +1339,59 @@ collect(struct bench *b, struct bench_result *r)
         r->slow_closed += w->slow_closed;
         r->server_errors += w->errors;
         r->deliveries += w->got;
+        r->deliveries_same += w->got_same;
+        r->deliveries_cross += w->got_cross;
         r->out_of_order += w->ooo;
         r->foreign += w->foreign;
         hist_merge(&r->lat, &w->lat);
+        hist_merge(&r->lat_same, &w->lat_same);
+        hist_merge(&r->lat_cross, &w->lat_cross);
+        for (i = 0; i < (size_t)cfg->ntargets; i++) {
+            r->node_connected[i] += w->node_joined[i];
+            r->node_deliveries[i] += w->node_got[i];
+        }
     }
     for (i = 0; i < b->npubs; i++) {
         r->sent += b->pubs[i].win_sent;
         r->sent_total += b->pubs[i].sent;
         r->skipped += b->pubs[i].skipped;
     }
-    r->expected = expected(b);
+    expected_split(b, &r->expected_same, &r->expected_cross);
+    r->expected = r->expected_same + r->expected_cross;
     r->losses = r->expected > r->deliveries ? r->expected - r->deliveries : 0;
     r->window_s = (double)(atomic_load(&b->t1) - atomic_load(&b->t0)) / 1e9;
     if (r->window_s < 0)
         r->window_s = 0;
-    if (cfg->pid > 0 && b->cpu0_taken && b->cpu1.cpu_s > 0) {
+    if (b->self0_ok && b->self1_ok)
+        r->self_cpu_s = b->self1.cpu_s - b->self0.cpu_s;
+    for (k = 0; k < cfg->npids; k++) {
+        struct bench_proc *p = &r->proc[k];
+
+        if (b->cpu0_taken && b->cpu0_ok[k] && b->cpu1_ok[k]) {
+            p->have = 1;
+            p->cpu_s = b->cpu1[k].cpu_s - b->cpu0[k].cpu_s;
+            if (r->deliveries > 0)
+                p->ns_per_delivery = p->cpu_s * 1e9 / (double)r->deliveries;
+        }
+        if (os_proc_read(cfg->pids[k], &ps) == 0) {
+            p->have = 1;
+            p->hwm_kib = ps.hwm_kib;
+        }
+        if (!p->have)
+            continue;
+        /* The sum: one server made of several processes (the peaks are
+         * each process's own, so their sum is an upper bound). */
         r->have_server = 1;
-        r->server_cpu_s = b->cpu1.cpu_s - b->cpu0.cpu_s;
-        if (r->deliveries > 0)
-            r->server_ns_per_delivery =
-                r->server_cpu_s * 1e9 / (double)r->deliveries;
+        r->server_cpu_s += p->cpu_s;
+        r->rss_base_kib += p->rss_base_kib;
+        r->rss_joined_kib += p->rss_joined_kib;
+        r->rss_peak_kib += p->rss_peak_kib;
+        r->rss_end_kib += p->rss_end_kib;
+        r->hwm_kib += p->hwm_kib;
     }
-    if (cfg->pid > 0 && os_proc_read(cfg->pid, &ps) == 0) {
-        r->have_server = 1;
-        r->hwm_kib = ps.hwm_kib;
-    }
+    if (r->have_server && r->deliveries > 0)
+        r->server_ns_per_delivery =
+            r->server_cpu_s * 1e9 / (double)r->deliveries;
 }
 
 int
@@ -1294,13 +1404,16 @@ bench_run(const struct bench_cfg *cfg, struct bench_result *r,
 
     memset(r, 0, sizeof(*r));
     hist_init(&r->lat);
+    hist_init(&r->lat_same);
+    hist_init(&r->lat_cross);
     if (bench_setup(&b, cfg, r, err) == -1) {
         bench_teardown(&b);
         return -1;
     }
     sock_raise_fd_limit();
-    if (cfg->pid > 0 && os_proc_read(cfg->pid, &ps) == 0)
-        r->rss_base_kib = r->rss_peak_kib = ps.rss_kib;
+    for (k = 0; k < cfg->npids; k++)
+        if (os_proc_read(cfg->pids[k], &ps) == 0)
+            r->proc[k].rss_base_kib = r->proc[k].rss_peak_kib = ps.rss_kib;
     b.start_ns = clock_ns();
     b.connect_deadline = b.start_ns + (uint64_t)(cfg->connect_s * 1e9);
     atomic_store(&b.phase, PH_CONNECT);
@@ -1322,8 +1435,13 @@ bench_run(const struct bench_cfg *cfg, struct bench_result *r,
     for (k = 0; k < b.nw && e == 0; k++)
         e = b.w[k].first_errno;
     if (rc == 0 && r->connected == 0 && cfg->clients > 0) {
-        errf(err, "cannot connect to %s: %s", cfg->target.text,
-             strerror(e ? e : ETIMEDOUT));
+        if (cfg->ntargets == 1)
+            errf(err, "cannot connect to %s: %s", cfg->targets[0].text,
+                 strerror(e ? e : ETIMEDOUT));
+        else
+            errf(err, "cannot connect to %s or the %d other addresses: %s",
+                 cfg->targets[0].text, cfg->ntargets - 1,
+                 strerror(e ? e : ETIMEDOUT));
         rc = -1;
     }
     bench_teardown(&b);

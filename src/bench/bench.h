@@ -18,6 +18,17 @@
  * With tls, each connection makes a TLS handshake once TCP is up, before
  * its hello, and every read and write goes through OpenSSL.
  *
+ * Several targets (the nodes of a chatd cluster) share the clients
+ * round-robin: client i, and so publisher i, talks to targets[i % n]
+ * (Redis: publisher j's own connection to targets[j % n]).  Each
+ * delivery is then counted as same-node (the publisher's connection and
+ * the receiver's go to one target) or cross-node, with a latency
+ * histogram of each; a target that does not pass messages on to the
+ * others (independent servers) shows as cross-node losses only.
+ *
+ * Several pids (the nodes, and Redis behind them) are watched alike:
+ * each one's CPU time over the window and its memory, and their sum.
+ *
  * The engine runs `threads` event loops: loop 0 owns the publishers and
  * the subscribers that confirm their messages, the others share the rest
  * of the subscribers.  Nothing it measures crosses threads except a few
@@ -34,8 +45,12 @@
 #include "net/addr.h"
 #include "util/err.h"
 
+#define BENCH_TARGETS_MAX   16          /* addresses (cluster nodes) */
+#define BENCH_PIDS_MAX      16          /* processes to watch */
+
 struct bench_cfg {
-    struct addr      target;            /* resolved */
+    struct addr      targets[BENCH_TARGETS_MAX];   /* resolved */
+    int              ntargets;          /* >= 1 */
     enum wire_kind  wire;
     long             clients;           /* subscribers, N >= publishers */
     long             publishers;        /* M, 0 for an idle run */
@@ -48,7 +63,8 @@ struct bench_cfg {
     double           drain_s;           /* give up after this long without
                                          * a new delivery */
     int              threads;           /* event loops, >= 1 */
-    pid_t            pid;               /* server to watch, 0: none */
+    pid_t            pids[BENCH_PIDS_MAX];  /* servers to watch */
+    int              npids;             /* 0: none */
     const char      *channel;           /* Redis channel, NATS subject,
                                          * chat room, IRC channel */
     const char      *irc_oper;          /* IRC: "NAME:PASS" publishers
@@ -58,6 +74,15 @@ struct bench_cfg {
     int              verbose;           /* progress lines on stderr */
     int              tls;               /* TLS over TCP, no certificate
                                          * check (net/tls.h) */
+};
+
+/* One watched process's figures (the fields as in bench_result). */
+struct bench_proc {
+    int      have;              /* its /proc could be read */
+    double   cpu_s;
+    double   ns_per_delivery;   /* cpu_s over all deliveries of the run */
+    long     rss_base_kib, rss_joined_kib, rss_peak_kib, rss_end_kib;
+    long     hwm_kib;
 };
 
 struct bench_result {
@@ -78,8 +103,19 @@ struct bench_result {
     uint64_t out_of_order;      /* a publisher's seq not above the last */
     uint64_t foreign;           /* payloads from no publisher of ours */
     struct hist lat;            /* latency, nanoseconds */
-    /* The server, with cfg.pid: */
-    int      have_server;
+    /* By where the receiver is: on the publisher's target, or another. */
+    uint64_t expected_same, expected_cross;
+    uint64_t deliveries_same, deliveries_cross;
+    struct hist lat_same, lat_cross;
+    /* By target: subscribers joined there, window deliveries they got. */
+    long     node_connected[BENCH_TARGETS_MAX];
+    uint64_t node_deliveries[BENCH_TARGETS_MAX];
+    double   self_cpu_s;        /* chatbench's own CPU time over the
+                                 * window: near 1 s a second per thread,
+                                 * the load generator is the limit */
+    /* The servers, with cfg.pids: each, and (below) their sum. */
+    struct bench_proc proc[BENCH_PIDS_MAX];
+    int      have_server;       /* at least one was read */
     double   server_cpu_s;      /* utime + stime over the window */
     double   server_ns_per_delivery;
     long     rss_base_kib;      /* before the first connect */

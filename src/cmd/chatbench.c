@@ -39,10 +39,13 @@ static const char usage_text[] =
     "                 [--size B] [--duration S] [--warmup S] [--slow K]\n"
     "                 [--protocol line|chat|redis|nats|irc|ws] [--pid PID]\n"
     "                 [--tls] [--json]\n"
-    "                 ADDR\n"
+    "                 ADDR [ADDR...]\n"
     "\n"
     "Open N clients to a chat or pub/sub server, have M of them publish\n"
     "timestamped messages, and measure what every client receives.\n"
+    "Several ADDRs (the nodes of a chatd cluster) share the clients and the\n"
+    "publishers round-robin; latency is then also told apart for receivers\n"
+    "on the publisher's node (same-node) and on another (cross-node).\n"
     "  -c, --clients N       subscribers (default 100)\n"
     "  -p, --publishers M    how many of them also publish (default 1; 0 for\n"
     "                        an idle run that only connects)\n"
@@ -77,14 +80,15 @@ static const char usage_text[] =
     "      --tls             TLS over TCP (line, chat, irc, redis); the server's\n"
     "                        certificate is NOT checked, for a test server's\n"
     "                        self-signed one\n"
-    "      --pid PID         the server's process: report its CPU time per\n"
-    "                        delivery and its memory (Linux /proc)\n"
+    "      --pid PID[,PID...]  the server's processes (repeatable: the\n"
+    "                        nodes, Redis): report each one's CPU time, per\n"
+    "                        delivery, and memory, and their sum (Linux /proc)\n"
     "  -t, --threads T       event loops (default 1)\n"
     "  -j, --json            one JSON object instead of the human line\n"
     "  -v, --verbose         progress on stderr\n"
     "  -h, --help            show this and exit\n"
     "  -V, --version         show the version and exit\n"
-    "ADDR is PORT, HOST:PORT, [IPV6]:PORT or unix:PATH.\n";
+    "ADDR is PORT, HOST:PORT, [IPV6]:PORT or unix:PATH; up to 16 of them.\n";
 
 #define usage_error(...) log_usage_error(usage_text, __VA_ARGS__)
 
@@ -159,6 +163,35 @@ room_is_valid(const char *s)
             s[i] == ',' || s[i] == ':')
             return 0;
     return 1;
+}
+
+/* --pid PID[,PID...]: add each to cfg->pids.  Returns -1 if fine, or 2
+ * after a usage error. */
+static int
+take_pids(const char *arg, struct bench_cfg *cfg)
+{
+    char one[32];
+    const char *p = arg, *comma;
+    size_t len;
+    long n;
+
+    for (;;) {
+        comma = strchr(p, ',');
+        len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof(one))
+            return usage_error("bad --pid '%s'", arg);
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (parse_long(one, 1, 1L << 30, &n) == -1)
+            return usage_error("bad --pid '%s'", arg);
+        if (cfg->npids == BENCH_PIDS_MAX)
+            return usage_error("more than %d --pid processes",
+                               BENCH_PIDS_MAX);
+        cfg->pids[cfg->npids++] = (pid_t)n;
+        if (comma == NULL)
+            return -1;
+        p = comma + 1;
+    }
 }
 
 /* Turn one option into cfg or cli.  Returns -1 if it was fine, or an exit
@@ -255,10 +288,7 @@ take_option(int ch, const char *arg, const char *opt, struct bench_cfg *cfg,
         cli->room = arg;
         break;
     case OPT_PID:
-        if (parse_long(arg, 1, 1L << 30, &n) == -1)
-            return usage_error("bad --pid '%s'", arg);
-        cfg->pid = (pid_t)n;
-        break;
+        return take_pids(arg, cfg);
     case OPT_TLS:
         cfg->tls = 1;
         break;
@@ -325,7 +355,7 @@ check_config(const struct bench_cfg *cfg, int rate_given)
 int
 main(int argc, char **argv)
 {
-    static struct bench_result res;     /* 60 KiB of histogram */
+    static struct bench_result res;     /* 180 KiB of histograms */
     struct bench_cfg cfg;
     struct cli cli = { 0, 0, "chatbench", "#bench" };
     char err[ERR_LEN], opt[64];
@@ -358,14 +388,16 @@ main(int argc, char **argv)
     }
     if (optind == argc)
         return usage_error("no address to connect to");
-    if (optind + 1 < argc)
-        return usage_error("give one address");
+    if (argc - optind > BENCH_TARGETS_MAX)
+        return usage_error("more than %d addresses", BENCH_TARGETS_MAX);
     if ((rc = check_config(&cfg, cli.rate_given)) != -1)
         return rc;
     cfg.channel = cfg.wire == WIRE_CHAT || cfg.wire == WIRE_IRC ||
                   cfg.wire == WIRE_WS ? cli.room : cli.channel;
-    if (addr_get(argv[optind], ADDR_CONNECT, &cfg.target, err) == -1)
-        return usage_error("%s", err);
+    for (; optind < argc; optind++)
+        if (addr_get(argv[optind], ADDR_CONNECT,
+                     &cfg.targets[cfg.ntargets++], err) == -1)
+            return usage_error("%s", err);
     sock_ignore_sigpipe();
     if (bench_run(&cfg, &res, err) == -1) {
         log_warnx("%s", err);

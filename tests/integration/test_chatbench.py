@@ -157,7 +157,10 @@ def test_nobody_listening_exits_1():
     (["--duration", "x", "1"], "bad --duration"),
     (["--bogus", "1"], "unknown option"),
     (["--clients"], "needs a value"),
-    (["1", "2"], "one address"),
+    ([str(p) for p in range(1, 18)], "more than 16 addresses"),
+    (["--pid", "1,,2", "1"], "bad --pid"),
+    (["--pid", "x", "1"], "bad --pid"),
+    (["--pid", ",".join(["1"] * 17), "1"], "more than 16 --pid"),
 ])
 def test_usage_errors_exit_2(args, why):
     rc, out, err = bench(*args)
@@ -524,3 +527,94 @@ def test_chat_clients_wait_for_their_own_join():
         srv.close()
     assert rc == 1
     assert "cannot connect" in err
+
+
+# --- several addresses: the nodes of a cluster -----------------------------
+
+@need_chatd
+def test_two_standalone_servers_share_the_clients():
+    """Two chatd that know nothing of each other: the clients and the
+    publishers go round-robin, each server delivers its own publisher's
+    messages, and what never crosses shows as cross-node losses only."""
+    with Server(["--profile", "chat", "--log", "quiet"]) as a, \
+            Server(["--profile", "chat", "--log", "quiet"]) as b:
+        r = bench_json("--protocol", "chat", "--clients", 10, "--publishers",
+                       2, "--rate", 100, "--duration", 1, "--warmup", 0.3,
+                       "--drain", 0.5, "--pid", f"{a.pid},{b.pid}",
+                       f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}")
+        assert a.alive() and b.alive()
+    assert r["addrs"] == [f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"]
+    assert [n["connected"] for n in r["nodes"]] == [5, 5]
+    assert all(n["deliveries"] > 0 for n in r["nodes"])
+    same, cross = r["same_node"], r["cross_node"]
+    assert r["sent"] > 0
+    # Each message reaches the 5 clients of its publisher's server.
+    assert same["deliveries"] == same["expected"] == r["sent"] * 5
+    assert same["latency_us"]["count"] == same["deliveries"]
+    assert cross["deliveries"] == 0 and cross["expected"] == r["sent"] * 5
+    assert r["losses"] == cross["expected"]
+    assert r["out_of_order"] == 0 and r["foreign"] == 0
+    # --pid with two processes: each, and their sum.
+    assert r["pids"] == [a.pid, b.pid]
+    assert [s["pid"] for s in r["servers"]] == [a.pid, b.pid]
+    total = sum(s["cpu_s"] for s in r["servers"])
+    assert abs(r["server"]["cpu_s"] - total) < 0.002
+    assert all(s["rss_peak_kib"] > 0 for s in r["servers"])
+
+
+@need_chatd
+def test_several_addresses_in_the_human_line():
+    with Server(["--log", "quiet"]) as a, Server(["--log", "quiet"]) as b:
+        rc, out, err = bench("--clients", 4, "--publishers", 2, "--rate", 50,
+                             "--duration", 0.5, "--warmup", 0.2, "--drain",
+                             0.3, "--pid", a.pid, "--pid", b.pid,
+                             f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}")
+    assert rc == 0, err
+    line = out.strip()
+    assert "\n" not in line
+    for word in ("same-node p50", "cross-node p50", "by node:",
+                 f"127.0.0.1:{a.port} clients 2", f"127.0.0.1:{b.port} "
+                 "clients 2", "servers cpu", f"= {a.pid}: ", f", {b.pid}: "):
+        assert word in line, (word, line)
+
+
+@need_chatd
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="redis-server is not installed")
+@pytest.mark.parametrize("mode", [["--rate", 100], ["--max"]])
+def test_cluster_deliveries_cross_nodes(mode):
+    """Two chatd nodes on one Redis: every message reaches the clients of
+    both nodes, so nothing is lost across them, and the Redis process is
+    watched beside the nodes."""
+    port = free_port()
+    redis = start_peer(["redis-server", "--port", str(port), "--bind",
+                        "127.0.0.1", "--save", "", "--appendonly", "no"],
+                       port)
+    url = f"redis://127.0.0.1:{port}"
+    try:
+        with Server(["--profile", "chat", "--log", "quiet", "--cluster", url,
+                     "--node-name", "n1"]) as a, \
+                Server(["--profile", "chat", "--log", "quiet", "--cluster",
+                        url, "--node-name", "n2"]) as b:
+            for n in (a, b):
+                n.err.wait_for(r"cluster: link up", timeout=10)
+            r = bench_json("--protocol", "chat", "--clients", 10,
+                           "--publishers", 2, *mode, "--window", 16,
+                           "--duration", 1, "--warmup", 0.3, "--drain", 2,
+                           "--pid", f"{a.pid},{b.pid},{redis.pid}",
+                           f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}")
+            assert a.alive() and b.alive()
+    finally:
+        redis.terminate()
+        redis.wait(10)
+    assert [n["connected"] for n in r["nodes"]] == [5, 5]
+    same, cross = r["same_node"], r["cross_node"]
+    assert r["sent"] > 0
+    assert same["deliveries"] == same["expected"] == r["sent"] * 5
+    assert cross["deliveries"] == cross["expected"] == r["sent"] * 5
+    assert cross["latency_us"]["count"] == cross["deliveries"]
+    assert r["deliveries"] == r["expected"] and r["losses"] == 0
+    assert r["out_of_order"] == 0 and r["foreign"] == 0
+    assert [s["pid"] for s in r["servers"]] == [a.pid, b.pid, redis.pid]
+    assert all(s["cpu_s"] >= 0 for s in r["servers"])
+    assert r["chatbench_cpu_s"] >= 0
