@@ -1634,6 +1634,73 @@ publish_private(struct cluster *c, struct cnode *n,
         publish(c, chan, buf, len);
 }
 
+/* A private message on its way to a user not known here, while Redis
+ * says which node holds its nickname. */
+struct tell_req {
+    struct cluster *c;
+    uint64_t        uid;                /* the sender's */
+    enum hub_kind   kind;
+    char            from[NICK_MAX + 1], ident[HUB_IDENT_MAX + 1];
+    char            host[HUB_HOST_LEN], to[NICK_MAX + 1];
+    size_t          len;
+    char            text[];
+};
+
+static void
+on_holder(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct tell_req *q = priv;
+    struct cluster *c = q->c;
+    redisReply *r = reply;
+    struct cuser *cu = cuser_by_id(c, NULL, q->uid);
+    struct user from, to;
+    struct hub_event ev = {.kind = q->kind, .from = &from, .to = &to,
+                           .text = q->text, .len = q->len};
+    char text[NICK_MAX + 32];
+
+    (void)ac;
+    fake_user(&from, q->from, q->ident, q->host);
+    if (cu != NULL)
+        ev.from = cu->user;
+    fake_user(&to, q->to, "", "");
+    if (r != NULL && r->type == REDIS_REPLY_STRING &&
+        r->len <= CMSG_FIELD_MAX && strcmp(r->str, c->node) != 0) {
+        publish_private(c, node_get(c, r->str, r->len), &ev);
+    } else if (r != NULL && cu != NULL && q->kind == HUB_PRIVATE) {
+        snprintf(text, sizeof(text), "no such nick %s", q->to);
+        notice(c, cu->user, text);
+    }
+    free(q);
+}
+
+bool
+cluster_tell(struct cluster *c, const struct hub_event *ev)
+{
+    const struct cuser *cu = ev->from->cluster;
+    struct tell_req *q;
+    char key[CHAN_MAX];
+
+    if (c->state != CL_UP || cu == NULL || cu->node != NULL ||
+        ev->to == NULL)
+        return false;
+    q = xmalloc(sizeof(*q) + ev->len);
+    q->c = c;
+    q->uid = cu->uid;
+    q->kind = ev->kind;
+    scpy(q->from, sizeof(q->from), cu->pubnick);
+    scpy(q->ident, sizeof(q->ident), hub_ident(ev->from));
+    scpy(q->host, sizeof(q->host), ev->from->host);
+    scpy(q->to, sizeof(q->to), ev->to->nick);
+    q->len = ev->len;
+    memcpy(q->text, ev->text, ev->len);
+    nick_key(key, ev->to->nick);
+    if (redis_link_command(&c->pub, on_holder, q, "GET %s", key) == -1) {
+        free(q);
+        return false;
+    }
+    return true;
+}
+
 bool
 cluster_user_event(struct cluster *c, struct user *u,
                    const struct hub_event *ev)

@@ -615,6 +615,35 @@ hub_say_except(struct hub *h, struct user *u, struct room *r,
     return HUB_OK;
 }
 
+/* hub_tell() for a nickname not known here: the ops' elsewhere may carry
+ * it, in the pieces one IRC line holds. */
+static enum hub_err
+tell_elsewhere(struct hub *h, struct hub_event *ev, const char *nick,
+               size_t nlen, struct user **to)
+{
+    struct user stand;
+    const char *text = ev->text;
+    size_t left = ev->len, max;
+
+    memset(&stand, 0, sizeof(stand));
+    memcpy(stand.nick, nick, nlen);
+    ev->to = &stand;
+    max = hub_text_user(ev->from, &stand);
+    while (left > 0) {
+        size_t n = utf8_cut(text, left, max);
+
+        ev->text = text;
+        ev->len = n;
+        if (!h->ops->elsewhere(h->ctx, ev))
+            return HUB_ERR_NO_SUCH_NICK;
+        text += n;
+        left -= n;
+    }
+    log_event("%s -> %s elsewhere", ev->from->nick, stand.nick);
+    *to = NULL;
+    return HUB_OK;
+}
+
 enum hub_err
 hub_tell(struct hub *h, struct user *u, const char *nick, size_t nlen,
          enum hub_kind kind, const char *text, size_t len, struct user **to)
@@ -623,6 +652,9 @@ hub_tell(struct hub *h, struct user *u, const char *nick, size_t nlen,
                            .len = len};
     struct user *t = hub_user_find(h, nick, nlen);
 
+    if (t == NULL && h->ops->elsewhere != NULL && len > 0 &&
+        nick_is_valid(nick, nlen))
+        return tell_elsewhere(h, &ev, nick, nlen, to);
     if (t == NULL)
         return HUB_ERR_NO_SUCH_NICK;
     if (len == 0)

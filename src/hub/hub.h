@@ -150,6 +150,10 @@ struct hub_ops {
     /* u was created (online) or is about to be freed (not online); NULL:
      * nobody asks. */
     void (*presence)(void *ctx, struct user *u, bool online);
+    /* A private HUB_PRIVATE or HUB_NOTICE for ev->to, a user not known
+     * here (a stand-in with its nickname alone): true if it is on its way
+     * elsewhere (another node); NULL: nowhere else. */
+    bool (*elsewhere)(void *ctx, const struct hub_event *ev);
 };
 
 enum hub_err {
@@ -282,7 +286,8 @@ void hub_each_user(struct hub *h, void (*fn)(struct user *u, void *arg),
 void hub_away(struct hub *h, struct user *u, const char *text, size_t len);
 
 /* u says text to the user called nick (HUB_PRIVATE or HUB_NOTICE); *to is
- * that user. */
+ * that user, or NULL if it is not known here and the ops' elsewhere took
+ * the text (to another node, which says if it has no such user). */
 enum hub_err hub_tell(struct hub *h, struct user *u, const char *nick,
                       size_t nlen, enum hub_kind kind, const char *text,
                       size_t len, struct user **to);

@@ -614,7 +614,7 @@ message(const struct cmd_ctx *x, int notice)
                 numeric(x->c, 401, "%.*s :No such nick/channel", P(item));
             continue;
         }
-        if (!notice && to->away != NULL)
+        if (!notice && to != NULL && to->away != NULL)
             numeric(x->c, 301, "%s :%s", to->nick, to->away);
     }
 }

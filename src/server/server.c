@@ -508,8 +508,16 @@ hub_settle(void *ctx)
     route_settle(&srv->route);
 }
 
+static bool
+hub_elsewhere(void *ctx, const struct hub_event *ev)
+{
+    struct server *srv = ctx;
+
+    return srv->cluster != NULL && cluster_tell(srv->cluster, ev);
+}
+
 static const struct hub_ops hub_ops = {hub_to_room, hub_to_user, hub_settle,
-                                        hub_presence};
+                                        hub_presence, hub_elsewhere};
 
 static enum log_level
 level_of(enum logfmt f)

@@ -167,6 +167,24 @@ def test_one_room_everywhere(cluster):
         assert sorted(got) == ["@alice", "bob", "carol"], got
 
 
+def test_private_to_a_user_sharing_no_room(cluster):
+    """A private message reaches a user on another node that no room
+    here shares, through its nickname's claim; a nickname nobody holds
+    is answered."""
+    _, nodes = cluster
+    alice, bob = users(nodes[:2], ["alice", "bob"])
+    bob.send("/part #lobby")
+    alice.wait(r"^\*\*\* bob left #lobby")
+    assert "bob" not in alice.who([])
+    alice.send("/msg bob psst")
+    alice.wait(r"^-> \*bob\* psst$")
+    bob.wait(r"^\*alice\* psst$")
+    bob.send("/msg alice and back")
+    alice.wait(r"^\*bob\* and back$")
+    alice.send("/msg nobody hello?")
+    alice.wait(r"^\*\*\* no such nick nobody$")
+
+
 def chat_lines(c, n):
     lines = []
     for _ in range(n):

@@ -174,7 +174,26 @@ fake_settle(void *ctx)
 }
 
 static const struct hub_ops fake_ops = {fake_to_room, fake_to_user,
-                                        fake_settle, NULL};
+                                        fake_settle, NULL, NULL};
+
+/* elsewhere: as a cluster whose link is up (far_up) or down. */
+static bool far_up = true;
+
+static bool
+fake_elsewhere(void *ctx, const struct hub_event *ev)
+{
+    struct rec *r;
+
+    if (!far_up)
+        return false;
+    r = record(ctx, ev, false);
+    if (r != NULL)
+        add_rcpt(r, ev->to->nick);
+    return true;
+}
+
+static const struct hub_ops far_ops = {fake_to_room, fake_to_user,
+                                       fake_settle, NULL, fake_elsewhere};
 
 static void
 forget(struct fake *fk)
@@ -865,6 +884,45 @@ test_tell(void **state)
 }
 
 static void
+test_tell_elsewhere(void **state)
+{
+    struct fake *fk = *state;
+    struct five f;
+    static char text[3000];
+    size_t len = mixed_text(text, sizeof(text));
+    struct user *to = NULL;
+
+    fk->hub.ops = &far_ops;
+    f = five(fk);
+    /* A nickname known here is told here. */
+    forget(fk);
+    assert_int_equal(hub_tell(&fk->hub, f.a, "dave", 4, HUB_PRIVATE, "psst",
+                              4, &to), HUB_OK);
+    assert_ptr_equal(to, f.d);
+    assert_string_equal(fk->recs[0].rcpt, ",dave,");
+    /* One not known here goes elsewhere, in IRC-line pieces; to is NULL. */
+    forget(fk);
+    assert_int_equal(hub_tell(&fk->hub, f.a, "zed", 3, HUB_PRIVATE, text,
+                              len, &to), HUB_OK);
+    assert_null(to);
+    check_pieces(fk, text, len,
+                 512 - strlen(":alice!alice@host PRIVMSG zed :\r\n"));
+    assert_string_equal(fk->recs[0].rcpt, ",zed,");
+    assert_string_equal(fk->recs[0].to, "zed");
+    /* Nowhere else to go, a bad nickname, no text: refused, nothing sent. */
+    forget(fk);
+    far_up = false;
+    assert_int_equal(hub_tell(&fk->hub, f.a, "zed", 3, HUB_PRIVATE, "x", 1,
+                              &to), HUB_ERR_NO_SUCH_NICK);
+    far_up = true;
+    assert_int_equal(hub_tell(&fk->hub, f.a, "z d", 3, HUB_PRIVATE, "x", 1,
+                              &to), HUB_ERR_NO_SUCH_NICK);
+    assert_int_equal(hub_tell(&fk->hub, f.a, "zed", 3, HUB_PRIVATE, "", 0,
+                              &to), HUB_ERR_NO_SUCH_NICK);
+    assert_int_equal(fk->n, 0);
+}
+
+static void
 test_topic(void **state)
 {
     struct fake *fk = *state;
@@ -1245,6 +1303,7 @@ main(void)
         T(test_say),
         T(test_say_long_text_in_pieces),
         T(test_tell),
+        T(test_tell_elsewhere),
         T(test_topic),
         T(test_settle_before_every_change),
         T(test_many_users_and_rooms),
