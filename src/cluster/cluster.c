@@ -628,6 +628,7 @@ deliver_private(struct cluster *c, const struct cmsg *m, const struct got *g)
 {
     struct user *to = hub_user_find(c->hub, g->to, strlen(g->to));
     struct user from;
+    struct room *r;
     static struct room room;        /* only its name is read */
     struct hub_event ev = {.kind = (enum hub_kind)m->kind, .from = &from,
                            .text = m->text.p, .len = m->text.len};
@@ -636,6 +637,12 @@ deliver_private(struct cluster *c, const struct cmsg *m, const struct got *g)
         return;
     fake_user(&from, g->nick, g->ident, g->host);
     ev.to = to;
+    if (m->kind == CMSG_INVITE &&
+        (r = hub_room_find(c->hub, g->room, strlen(g->room))) != NULL) {
+        /* The room here lets it in too (+i), and it is told. */
+        hub_invite(c->hub, &from, r, to);
+        return;
+    }
     if (g->room[0] != '\0') {
         scpy(room.name, sizeof(room.name), g->room);
         ev.room = &room;
@@ -1642,6 +1649,7 @@ struct tell_req {
     enum hub_kind   kind;
     char            from[NICK_MAX + 1], ident[HUB_IDENT_MAX + 1];
     char            host[HUB_HOST_LEN], to[NICK_MAX + 1];
+    char            room[ROOM_MAX + 1];     /* an invitation's */
     size_t          len;
     char            text[];
 };
@@ -1654,6 +1662,7 @@ on_holder(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     struct cuser *cu = cuser_by_id(c, NULL, q->uid);
     struct user from, to;
+    struct room room;           /* only its name is read */
     struct hub_event ev = {.kind = q->kind, .from = &from, .to = &to,
                            .text = q->text, .len = q->len};
     char text[NICK_MAX + 32];
@@ -1663,10 +1672,15 @@ on_holder(redisAsyncContext *ac, void *reply, void *priv)
     if (cu != NULL)
         ev.from = cu->user;
     fake_user(&to, q->to, "", "");
+    if (q->room[0] != '\0') {
+        memset(&room, 0, sizeof(room));
+        scpy(room.name, sizeof(room.name), q->room);
+        ev.room = &room;
+    }
     if (r != NULL && r->type == REDIS_REPLY_STRING &&
         r->len <= CMSG_FIELD_MAX && strcmp(r->str, c->node) != 0) {
         publish_private(c, node_get(c, r->str, r->len), &ev);
-    } else if (r != NULL && cu != NULL && q->kind == HUB_PRIVATE) {
+    } else if (r != NULL && cu != NULL && q->kind != HUB_NOTICE) {
         snprintf(text, sizeof(text), "no such nick %s", q->to);
         notice(c, cu->user, text);
     }
@@ -1691,8 +1705,10 @@ cluster_tell(struct cluster *c, const struct hub_event *ev)
     scpy(q->ident, sizeof(q->ident), hub_ident(ev->from));
     scpy(q->host, sizeof(q->host), ev->from->host);
     scpy(q->to, sizeof(q->to), ev->to->nick);
+    scpy(q->room, sizeof(q->room), ev->room != NULL ? ev->room->name : "");
     q->len = ev->len;
-    memcpy(q->text, ev->text, ev->len);
+    if (ev->len > 0)
+        memcpy(q->text, ev->text, ev->len);
     nick_key(key, ev->to->nick);
     if (redis_link_command(&c->pub, on_holder, q, "GET %s", key) == -1) {
         free(q);

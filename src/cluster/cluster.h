@@ -70,10 +70,10 @@ bool cluster_room_event(struct cluster *c, const struct hub_event *ev,
 /* The same for the hub's to_user. */
 bool cluster_user_event(struct cluster *c, struct user *u,
                         const struct hub_event *ev);
-/* The hub's elsewhere: a private message or notice for ev->to, a nickname
- * not known here.  If the link is up, the node holding the nickname's
- * claim gets it (asked of Redis; the sender is told if none does):
- * true.  False if the link is down. */
+/* The hub's elsewhere: a private message, notice or invitation for
+ * ev->to, a nickname not known here.  If the link is up, the node holding
+ * the nickname's claim gets it (asked of Redis; the sender is told if
+ * none does): true.  False if the link is down. */
 bool cluster_tell(struct cluster *c, const struct hub_event *ev);
 /* The hub's presence: a user came (online) or is going. */
 void cluster_presence(struct cluster *c, struct user *u, bool online);

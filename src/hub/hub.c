@@ -945,17 +945,50 @@ hub_kick(struct hub *h, struct user *u, struct room *r, struct user *target,
     return HUB_OK;
 }
 
+/* Whether u may invite to r: a member, an operator if +i. */
+static enum hub_err
+may_invite(const struct hub *h, const struct user *u, const struct room *r)
+{
+    enum hub_err err = HUB_OK;
+
+    if (!h->trust &&
+        ((r->modes & ROOM_INVITE_ONLY) ? operator_of(u, r, &err) == NULL
+                                       : hub_member(u, r) == NULL))
+        return err != HUB_OK ? err : HUB_ERR_NOT_MEMBER;
+    return HUB_OK;
+}
+
+enum hub_err
+hub_invite_elsewhere(struct hub *h, struct user *u, struct room *r,
+                     const char *nick, size_t len)
+{
+    struct user stand;
+    struct hub_event ev = {.kind = HUB_INVITE, .from = u, .room = r,
+                           .to = &stand};
+    enum hub_err err = may_invite(h, u, r);
+
+    if (err != HUB_OK)
+        return err;
+    if (h->ops->elsewhere == NULL || !nick_is_valid(nick, len))
+        return HUB_ERR_NO_SUCH_NICK;
+    memset(&stand, 0, sizeof(stand));
+    memcpy(stand.nick, nick, len);
+    if (!h->ops->elsewhere(h->ctx, &ev))
+        return HUB_ERR_NO_SUCH_NICK;
+    log_event("%s invited %s to %s elsewhere", u->nick, stand.nick, r->name);
+    return HUB_OK;
+}
+
 enum hub_err
 hub_invite(struct hub *h, struct user *u, struct room *r,
            struct user *target)
 {
     struct hub_event ev = {.kind = HUB_INVITE, .from = u, .room = r,
                            .to = target};
-    enum hub_err err = HUB_OK;
+    enum hub_err err = may_invite(h, u, r);
 
-    if ((r->modes & ROOM_INVITE_ONLY) ? operator_of(u, r, &err) == NULL
-                                      : hub_member(u, r) == NULL)
-        return err != HUB_OK ? err : HUB_ERR_NOT_MEMBER;
+    if (err != HUB_OK)
+        return err;
     if (hub_member(target, r) != NULL)
         return HUB_ERR_IN_ROOM;
     if (invitation(target, r) < 0) {

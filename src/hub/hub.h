@@ -150,7 +150,7 @@ struct hub_ops {
     /* u was created (online) or is about to be freed (not online); NULL:
      * nobody asks. */
     void (*presence)(void *ctx, struct user *u, bool online);
-    /* A private HUB_PRIVATE or HUB_NOTICE for ev->to, a user not known
+    /* HUB_PRIVATE, HUB_NOTICE or HUB_INVITE for ev->to, a user not known
      * here (a stand-in with its nickname alone): true if it is on its way
      * elsewhere (another node); NULL: nowhere else. */
     bool (*elsewhere)(void *ctx, const struct hub_event *ev);
@@ -273,6 +273,12 @@ enum hub_err hub_kick(struct hub *h, struct user *u, struct room *r,
  * not one yet. */
 enum hub_err hub_invite(struct hub *h, struct user *u, struct room *r,
                         struct user *target);
+/* The same for a nickname not known here: the ops' elsewhere carries the
+ * invitation (to the node that has it, which records it); no such nick if
+ * there is no elsewhere or it refuses. */
+enum hub_err hub_invite_elsewhere(struct hub *h, struct user *u,
+                                  struct room *r, const char *nick,
+                                  size_t len);
 /* The i-th most recent (0 first) gone user or given-up nickname, or
  * NULL past the oldest kept. */
 const struct hub_gone *hub_gone_at(const struct hub *h, size_t i);

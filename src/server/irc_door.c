@@ -1019,12 +1019,20 @@ cmd_invite(const struct cmd_ctx *x)
     if (!need(x, 2))
         return;
     u = hub_user_find(hub_of(x->c), x->m->params[0].p, x->m->params[0].len);
-    if (u == NULL) {
-        numeric(x->c, 401, "%.*s :No such nick/channel", P(x->m->params[0]));
-        return;
-    }
     if ((r = channel(x, &x->m->params[1])) == NULL)
         return;
+    if (u == NULL) {            /* perhaps on another node */
+        err = hub_invite_elsewhere(hub_of(x->c), x->st->user, r,
+                                   x->m->params[0].p, x->m->params[0].len);
+        if (err == HUB_OK)
+            numeric(x->c, 341, "%.*s %s", P(x->m->params[0]), r->name);
+        else if (err == HUB_ERR_NO_SUCH_NICK)
+            numeric(x->c, 401, "%.*s :No such nick/channel",
+                    P(x->m->params[0]));
+        else
+            mode_refused(x->c, r, 'i', NULL, err, &told);
+        return;
+    }
     err = hub_invite(hub_of(x->c), x->st->user, r, u);
     switch (err) {
     case HUB_OK:

@@ -308,18 +308,55 @@ def metrics(node):
              if ln and not ln.startswith("#"))}
 
 
+def door_node(redis, name, scheme):
+    """A fourth node, with a line door and a scheme:// door (door_port)."""
+    node = Server(["--profile", "chat", "--cluster",
+                   f"redis://127.0.0.1:{redis.port}", "--node-name", name,
+                   "--cluster-expiry", "3",
+                   "--listen", f"{scheme}://127.0.0.1:0"])
+    node.err.wait_for(r"listening on 127\.0\.0\.1:\d+.*\n.*"
+                      r"listening on 127\.0\.0\.1:(\d+)", start=0)
+    node.door_port = int(re.findall(r"listening on 127\.0\.0\.1:(\d+)",
+                                    node.err.text())[1])
+    node.err.wait_for(r"cluster: link up", timeout=10)
+    return node
+
+
+def test_invitation_opens_the_room_on_another_node(cluster):
+    """An operator's INVITE lets a user of another node into a +i room."""
+    redis, nodes = cluster
+    irc = door_node(redis, "i", "irc")
+    try:
+        carol, bob = users(nodes[:1] * 2, ["carol", "bob"])
+        op = connect(irc.door_port)
+        op.sendall(b"NICK oper\r\nUSER o 0 * :O\r\nJOIN #club\r\n")
+        got = b""
+        while b"JOIN #club" not in got:
+            got += op.recv(4096)
+        # carol's node has #club (and learns its +i) before bob asks.
+        carol.send("/join #club")
+        carol.wait(r"^\*\*\* oper joined #club$")
+        op.sendall(b"MODE #club +i\r\n")
+        carol.wait(r"sets mode \+i on #club$")
+        bob.send("/join #club")
+        bob.wait(r"^\*\*\* error: .*#club")
+        op.sendall(b"INVITE bob #club\r\n")
+        bob.wait(r"^\*\*\* oper invites you to #club")
+        bob.send("/join #club")
+        bob.wait(r"^\*\*\* bob joined #club$")
+        op.settimeout(5 * SLOW)
+        while not re.search(rb"^:bob!\S+ JOIN #club", got, re.M):
+            got += op.recv(4096)       # the operator sees bob come in
+    finally:
+        irc.stop()
+
+
 @heartbeat_bound
 def test_metrics_follow_the_link(cluster):
     redis, nodes = cluster
-    web = Server(["--profile", "chat", "--cluster",
-                  f"redis://127.0.0.1:{redis.port}", "--node-name", "w",
-                  "--cluster-expiry", "3", "--listen", "http://127.0.0.1:0"])
+    web = door_node(redis, "w", "http")
+    web.http_port = web.door_port
     try:
-        web.err.wait_for(r"listening on 127\.0\.0\.1:\d+.*\n.*"
-                         r"listening on 127\.0\.0\.1:(\d+)", start=0)
-        web.http_port = int(re.findall(r"listening on 127\.0\.0\.1:(\d+)",
-                                       web.err.text())[1])
-        web.err.wait_for(r"cluster: link up", timeout=10)
         cs = users(nodes + [web], ["m1", "m2", "m3", "m4"])
         m = metrics(web)
         assert m["chatd_cluster_link_up"] == 1

@@ -920,6 +920,23 @@ test_tell_elsewhere(void **state)
     assert_int_equal(hub_tell(&fk->hub, f.a, "zed", 3, HUB_PRIVATE, "", 0,
                               &to), HUB_ERR_NO_SUCH_NICK);
     assert_int_equal(fk->n, 0);
+
+    /* An invitation too, by a member (an operator if +i), with its room. */
+    assert_int_equal(hub_invite_elsewhere(&fk->hub, f.d, f.x, "zed", 3),
+                     HUB_ERR_NOT_MEMBER);
+    assert_int_equal(hub_invite_elsewhere(&fk->hub, f.b, f.x, "zed", 3),
+                     HUB_OK);
+    assert_int_equal(fk->n, 1);
+    assert_int_equal(fk->recs[0].kind, HUB_INVITE);
+    assert_string_equal(fk->recs[0].room, "#x");
+    assert_string_equal(fk->recs[0].rcpt, ",zed,");
+    assert_int_equal(hub_mode(&fk->hub, f.a, f.x, 'i', true, NULL), HUB_OK);
+    assert_int_equal(hub_invite_elsewhere(&fk->hub, f.b, f.x, "zed", 3),
+                     HUB_ERR_NOT_OPERATOR);
+    far_up = false;
+    assert_int_equal(hub_invite_elsewhere(&fk->hub, f.a, f.x, "zed", 3),
+                     HUB_ERR_NO_SUCH_NICK);
+    far_up = true;
 }
 
 static void
