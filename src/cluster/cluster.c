@@ -660,15 +660,15 @@ uid_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Unlink *p and free it. */
 static void
-resync_free(struct cluster *c, struct resync **p)
+resync_free(struct resync **p)
 {
     struct resync *rs = *p;
 
     *p = rs->next;
     free(rs->uids);
     free(rs);
-    (void)c;
 }
 
 /* Forget the resyncs of node n (NULL: any) in room (NULL: any). */
@@ -680,7 +680,7 @@ resync_forget(struct cluster *c, const struct cnode *n, const char *room)
     while (*p != NULL)
         if ((n == NULL || (*p)->node == n) &&
             (room == NULL || name_eq((*p)->room, room)))
-            resync_free(c, p);
+            resync_free(p);
         else
             p = &(*p)->next;
 }
@@ -765,7 +765,7 @@ resync_end(struct cluster *c, const struct cnode *n, struct room *r)
     }
     for (p = &c->resyncs; *p != rs; p = &(*p)->next)
         ;
-    resync_free(c, p);
+    resync_free(p);
 }
 
 /* Resyncs no SYNC has ended in time: their nodes are not in the room. */

@@ -618,28 +618,29 @@ hub_say_except(struct hub *h, struct user *u, struct room *r,
 /* hub_tell() for a nickname not known here: the ops' elsewhere may carry
  * it, in the pieces one IRC line holds. */
 static enum hub_err
-tell_elsewhere(struct hub *h, struct hub_event *ev, const char *nick,
+tell_elsewhere(struct hub *h, const struct hub_event *said, const char *nick,
                size_t nlen, struct user **to)
 {
     struct user stand;
-    const char *text = ev->text;
-    size_t left = ev->len, max;
+    struct hub_event ev = *said;
+    const char *text = said->text;
+    size_t left = said->len, max;
 
     memset(&stand, 0, sizeof(stand));
     memcpy(stand.nick, nick, nlen);
-    ev->to = &stand;
-    max = hub_text_user(ev->from, &stand);
+    ev.to = &stand;
+    max = hub_text_user(said->from, &stand);
     while (left > 0) {
         size_t n = utf8_cut(text, left, max);
 
-        ev->text = text;
-        ev->len = n;
-        if (!h->ops->elsewhere(h->ctx, ev))
+        ev.text = text;
+        ev.len = n;
+        if (!h->ops->elsewhere(h->ctx, &ev))
             return HUB_ERR_NO_SUCH_NICK;
         text += n;
         left -= n;
     }
-    log_event("%s -> %s elsewhere", ev->from->nick, stand.nick);
+    log_event("%s -> %s elsewhere", said->from->nick, stand.nick);
     *to = NULL;
     return HUB_OK;
 }
