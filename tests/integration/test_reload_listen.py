@@ -211,6 +211,7 @@ def test_tls_and_unix_doors_come_and_go(tmp_path, stop):
                     % (cert, key, port, path))
     srv = start(conf)
     stop(srv)
+    srv.err.wait_for(r"listening on unix:")
     assert os.path.exists(path)
     conf.write_text("profile chat\ntls-cert %s\ntls-key %s\n"
                     "listen 127.0.0.1:%d\nlisten tls://127.0.0.1:%d\n"
