@@ -659,13 +659,14 @@ was_configured(const struct config *cfg, const char *text)
 }
 
 /* What becomes of a listener at a reload. */
-enum { GONE, KEPT, HANDED, OPENED };
+enum { PLAN_GONE, PLAN_KEPT, PLAN_HANDED, PLAN_OPENED };
 
 /* A reload's listeners, in their new order: next[k] serves the fresh
  * config's line k (then come the passed sockets no line asks for); how[k]
- * says whether it is an old one KEPT, a new door on the socket an old one
- * HANDED over, or a new door on a socket just OPENED.  was[i] says what
- * becomes of old listener i: KEPT, HANDED, or GONE (closed). */
+ * says whether it is an old one (PLAN_KEPT), a new door on the socket an
+ * old one handed over (PLAN_HANDED), or a new door on a socket just
+ * opened (PLAN_OPENED).  was[i] says what becomes of old listener i:
+ * PLAN_KEPT, PLAN_HANDED, or PLAN_GONE (closed). */
 struct plan {
     struct listener *next[CONFIG_MAX_LISTEN];
     int              how[CONFIG_MAX_LISTEN];
@@ -685,7 +686,7 @@ old_by_text(const struct server *srv, const struct plan *pl,
 
     for (i = 0; i < srv->nlisteners; i++) {
         li = srv->listeners[i];
-        if (pl->was[i] == GONE && same_scheme(li->text, text) &&
+        if (pl->was[i] == PLAN_GONE && same_scheme(li->text, text) &&
             strcmp(place_of(li->text), place_of(text)) == 0)
             return (int)i;
     }
@@ -699,7 +700,8 @@ old_at(const struct server *srv, const struct plan *pl, const struct addr *a)
     size_t i;
 
     for (i = 0; i < srv->nlisteners && a->resolved; i++)
-        if (pl->was[i] == GONE && addr_same(&srv->listeners[i]->addr, a))
+        if (pl->was[i] == PLAN_GONE &&
+            addr_same(&srv->listeners[i]->addr, a))
             return (int)i;
     return -1;
 }
@@ -713,9 +715,9 @@ plan_undo(struct server *srv, struct plan *pl)
 
     for (k = 0; k < pl->n; k++) {
         li = pl->next[k];
-        if (li == NULL || pl->how[k] == KEPT)
+        if (li == NULL || pl->how[k] == PLAN_KEPT)
             continue;
-        if (pl->how[k] == OPENED) {
+        if (pl->how[k] == PLAN_OPENED) {
             if (!li->paused)
                 loop_del(&srv->loop, li->fd, LOOP_READ);
             close(li->fd);
@@ -749,7 +751,7 @@ plan_line(struct server *srv, struct plan *pl, size_t k,
     i = old_at(srv, pl, &li->addr);
     old = i >= 0 ? srv->listeners[i] : NULL;
     if (old != NULL && same_scheme(old->text, text)) {
-        pl->was[i] = pl->how[k] = KEPT;
+        pl->was[i] = pl->how[k] = PLAN_KEPT;
         pl->next[k] = old;
         free(li);
         return 0;
@@ -762,7 +764,7 @@ plan_line(struct server *srv, struct plan *pl, size_t k,
     }
     li->paused = srv->nlisteners > 0 && srv->listeners[0]->paused;
     if (old != NULL) {
-        pl->was[i] = pl->how[k] = HANDED;
+        pl->was[i] = pl->how[k] = PLAN_HANDED;
         li->fd = old->fd;
         li->addr = old->addr;
         pl->next[k] = li;
@@ -778,7 +780,7 @@ plan_line(struct server *srv, struct plan *pl, size_t k,
             unlink(li->addr.u.un.sun_path);
         goto fail;
     }
-    pl->how[k] = OPENED;
+    pl->how[k] = PLAN_OPENED;
     pl->next[k] = li;
     return 0;
 fail:
@@ -803,21 +805,21 @@ plan_make(struct server *srv, struct plan *pl, const struct config *fresh,
     pl->n = fresh->nlisten;
     for (k = 0; k < fresh->nlisten; k++)
         if ((old = old_by_text(srv, pl, fresh->listen[k])) != -1) {
-            pl->was[old] = pl->how[k] = KEPT;
+            pl->was[old] = pl->how[k] = PLAN_KEPT;
             pl->next[k] = srv->listeners[old];
         }
     for (k = 0; k < fresh->nlisten; k++)
         if (pl->next[k] == NULL && plan_line(srv, pl, k, fresh, err) == -1)
             goto fail;
     for (i = 0; i < srv->nlisteners; i++) {
-        if (pl->was[i] != GONE || !srv->listeners[i]->passed)
+        if (pl->was[i] != PLAN_GONE || !srv->listeners[i]->passed)
             continue;
         if (pl->n == CONFIG_MAX_LISTEN) {
             errf(err, "more than %d doors, with the sockets the service "
                  "manager passed", CONFIG_MAX_LISTEN);
             goto fail;
         }
-        pl->was[i] = pl->how[pl->n] = KEPT;
+        pl->was[i] = pl->how[pl->n] = PLAN_KEPT;
         pl->next[pl->n++] = srv->listeners[i];
     }
     return 0;
@@ -837,12 +839,13 @@ plan_apply(struct server *srv, struct plan *pl, const struct config *fresh)
     memcpy(before, srv->listeners, sizeof(before));
     for (i = 0; i < nbefore; i++) {
         li = before[i];
-        if (pl->was[i] == KEPT)
+        if (pl->was[i] == PLAN_KEPT)
             continue;
         log_notice("reload: %s %s (%s); its clients stay (%zu now)",
-                   pl->was[i] == HANDED ? "a new door takes over" : "closed",
+                   pl->was[i] == PLAN_HANDED ? "a new door takes over"
+                                             : "closed",
                    li->addr.text, li->text, clients_of(srv, li));
-        listener_retire(srv, li, pl->was[i] == HANDED);
+        listener_retire(srv, li, pl->was[i] == PLAN_HANDED);
     }
     for (k = 0; k < pl->n; k++) {
         li = pl->next[k];
@@ -852,13 +855,13 @@ plan_apply(struct server *srv, struct plan *pl, const struct config *fresh)
             log_warnx("reload: %s (%s) was passed by the service manager: "
                       "it stays open; closing it takes a restart of the "
                       "socket unit", li->addr.text, li->text);
-        if (pl->how[k] == HANDED && !li->paused &&
+        if (pl->how[k] == PLAN_HANDED && !li->paused &&
             loop_add(&srv->loop, li->fd, LOOP_READ, on_accept, li) == -1) {
             log_warn("reload: cannot watch %s", li->addr.text);
             loop_del(&srv->loop, li->fd, LOOP_READ);
             li->paused = 1;             /* on_resume() tries again */
         }
-        if (pl->how[k] != KEPT)
+        if (pl->how[k] != PLAN_KEPT)
             log_notice("reload: listening on %s (%s%s)", li->addr.text,
                        li->text, li->door.tls != NULL ? ", TLS" : "");
     }
