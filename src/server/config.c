@@ -645,6 +645,8 @@ apply_config(struct config *cfg, char *names[], char *vals[], int lines[],
 
         if (opt == 'l' && !listened++)
             cfg->nlisten = 0;
+        if (opt == 'l')
+            cfg->file_listen++;
         if (set_option(cfg, opt, vals[i], why) == -1) {
             errf(err, "%s:%d: %s", cfg->config_file, lines[i], why);
             return -1;
@@ -729,6 +731,7 @@ config_from_args(struct config *cfg, int argc, char **argv, char err[ERR_LEN])
         if (opt == 'l' && profile_listen) {
             cfg->nlisten = 0;           /* flags replace the default */
             profile_listen = 0;
+            cfg->listen_flags = 1;
         }
         if (set_option(cfg, opt, optarg, err) == -1)
             return CONFIG_USAGE;
@@ -740,6 +743,7 @@ config_from_args(struct config *cfg, int argc, char **argv, char err[ERR_LEN])
         }
         if (profile_listen)
             cfg->nlisten = 0;
+        cfg->listen_flags = 1;
         if (set_option(cfg, 'l', argv[optind], err) == -1)
             return CONFIG_USAGE;
     }

@@ -33,6 +33,10 @@ struct config {
                                          * literal */
     const char   *listen[CONFIG_MAX_LISTEN];
     size_t        nlisten;
+    size_t        file_listen;          /* listen lines in the --config
+                                         * file */
+    int           listen_flags;         /* --listen or PORT given: they
+                                         * replace the file's lines */
     const char   *backend;              /* NULL: the best the OS has */
     enum framing_kind  framing;
     enum route_kind    route;

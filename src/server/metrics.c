@@ -88,6 +88,22 @@ render_cluster(struct text *t, const struct cluster *c)
         "Users of other nodes known here.", st.remote_users);
 }
 
+/* The index of door kind name in kind[0..*n), added if new; -1 if
+ * there is no room (there are fewer kinds than that). */
+static int
+kind_of(const char *kind[], size_t *n, size_t max, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < *n && strcmp(kind[i], name) != 0; i++)
+        continue;
+    if (i == *n && *n == max)
+        return -1;
+    if (i == *n)
+        kind[(*n)++] = name;
+    return (int)i;
+}
+
 size_t
 metrics_render(const struct server *srv, char **out)
 {
@@ -95,34 +111,29 @@ metrics_render(const struct server *srv, char **out)
                                          "overflow", "error", "other"};
     const struct metrics *m = &srv->metrics;
     struct text t = {xmalloc(4096), 0, 4096};
-    unsigned long long open[CONFIG_MAX_LISTEN] = {0}, queued = 0;
+    /* One series per door kind: the listeners', and those of clients
+     * whose listener a reload closed. */
+    const char *kind[2 * CONFIG_MAX_LISTEN];
+    unsigned long long open[2 * CONFIG_MAX_LISTEN] = {0}, queued = 0;
     const struct conn *c;
-    size_t i, j;
+    size_t i, nkind = 0;
+    int k;
 
+    for (i = 0; i < srv->nlisteners; i++)
+        kind_of(kind, &nkind, ARRAY_LEN(kind),
+                srv->listeners[i]->door.proto->name);
     for (c = srv->conns.all; c != NULL; c = c->next) {
         if (c->state == CONN_CLOSED)
             continue;
         queued += c->outq.bytes;
-        for (i = 0; i < srv->nlisteners; i++)
-            if (c->door == &srv->listeners[i].door)
-                open[i]++;
+        k = kind_of(kind, &nkind, ARRAY_LEN(kind), c->door->proto->name);
+        if (k >= 0)
+            open[k]++;
     }
     put(&t, "# HELP chatd_connections Connections open, by door.\n"
             "# TYPE chatd_connections gauge\n");
-    for (i = 0; i < srv->nlisteners; i++) {
-        const char *door = srv->listeners[i].door.proto->name;
-        unsigned long long n = open[i];
-
-        for (j = 0; j < i; j++)         /* one series per door kind */
-            if (strcmp(srv->listeners[j].door.proto->name, door) == 0)
-                break;
-        if (j < i)
-            continue;
-        for (j = i + 1; j < srv->nlisteners; j++)
-            if (strcmp(srv->listeners[j].door.proto->name, door) == 0)
-                n += open[j];
-        put(&t, "chatd_connections{door=\"%s\"} %llu\n", door, n);
-    }
+    for (i = 0; i < nkind; i++)
+        put(&t, "chatd_connections{door=\"%s\"} %llu\n", kind[i], open[i]);
     one(&t, "chatd_connections_accepted_total", "counter",
         "Connections accepted.", m->v[METRIC_ACCEPTED]);
     put(&t, "# HELP chatd_connections_refused_total Connections refused, "

@@ -38,7 +38,7 @@ server_pause_listeners(struct server *srv, int pause)
     size_t i;
 
     for (i = 0; i < srv->nlisteners; i++) {
-        struct listener *li = &srv->listeners[i];
+        struct listener *li = srv->listeners[i];
 
         if (pause && !li->paused)
             loop_del(&srv->loop, li->fd, LOOP_READ);
@@ -169,15 +169,14 @@ framing_of(enum framing_kind f)
 }
 
 /* What clients of li speak, from listen address text (its scheme, the
- * profile, the options); *rest is the address after the scheme. */
+ * profile, the options of cfg); *rest is the address after the scheme. */
 static int
-door_setup(struct server *srv, struct listener *li, const char *text,
-           const char **rest, char err[ERR_LEN])
+door_setup(struct server *srv, const struct config *cfg, struct listener *li,
+           const char *text, const char **rest, char err[ERR_LEN])
 {
-    const struct config *cfg = srv->cfg;
-
     memset(li, 0, sizeof(*li));
     li->fd = -1;
+    li->text = text;
     li->door.proto = config_door(cfg, text, rest, err);
     if (li->door.proto == NULL)
         return -1;
@@ -207,11 +206,11 @@ door_setup(struct server *srv, struct listener *li, const char *text,
     return 0;
 }
 
-/* Count li in (its fd is open) and watch it. */
+/* Count li in (its fd is open; srv owns it now) and watch it. */
 static int
 listener_start(struct server *srv, struct listener *li, char err[ERR_LEN])
 {
-    srv->nlisteners++;
+    srv->listeners[srv->nlisteners++] = li;
     if (loop_add(&srv->loop, li->fd, LOOP_READ, on_accept, li) == -1) {
         errf(err, "cannot watch %s: %s", li->addr.text, strerror(errno));
         return -1;
@@ -317,18 +316,20 @@ adopt_the_rest(struct server *srv, struct passed p[], int n,
     int i;
 
     for (i = 0; i < n; i++) {
-        struct listener *li = &srv->listeners[srv->nlisteners];
+        struct listener *li;
 
         if (p[i].fd == -1)
             continue;
         log_escape(name, sizeof(name), p[i].name, strlen(p[i].name));
+        li = xmalloc(sizeof(*li));
         if (p[i].scheme != NULL && srv->nlisteners < CONFIG_MAX_LISTEN &&
-            door_setup(srv, li, p[i].scheme, &rest, why) == 0) {
+            door_setup(srv, srv->cfg, li, p[i].scheme, &rest, why) == 0) {
             adopt(li, &p[i]);
             if (listener_start(srv, li, err) == -1)
                 return -1;
             continue;
         }
+        free(li);
         if (p[i].scheme == NULL)
             snprintf(why, sizeof(why), "%s", name[0] != '\0'
                      ? "no door has that name, nor is one configured there"
@@ -360,16 +361,20 @@ open_listeners(struct server *srv, char err[ERR_LEN])
     if (take_passed(p, &n, err) == -1)
         goto done;
     for (k = 0; k < cfg->nlisten; k++) {
-        struct listener *li = &srv->listeners[srv->nlisteners];
+        struct listener *li = xmalloc(sizeof(*li));
 
-        if (door_setup(srv, li, cfg->listen[k], &rest, err) == -1 ||
-            addr_get(rest, ADDR_LISTEN, &li->addr, err) == -1)
+        if (door_setup(srv, cfg, li, cfg->listen[k], &rest, err) == -1 ||
+            addr_get(rest, ADDR_LISTEN, &li->addr, err) == -1) {
+            free(li);
             goto done;
+        }
         got = passed_for(p, n, cfg->listen[k], &li->addr);
         if (got != NULL)
             adopt(li, got);
-        else if ((li->fd = sock_listen(&li->addr, SOCK_BACKLOG, err)) == -1)
+        else if ((li->fd = sock_listen(&li->addr, SOCK_BACKLOG, err)) == -1) {
+            free(li);
             goto done;
+        }
         if (listener_start(srv, li, err) == -1)
             goto done;
     }
@@ -382,18 +387,31 @@ done:
     return rc;
 }
 
-/* Each protocol in use sets up what its doors share, once. */
-static void
-setup_protocols(struct server *srv)
+/* True if one of li[0..n) speaks p. */
+static bool
+spoken(struct listener *const li[], size_t n, const struct protocol *p)
 {
-    size_t i, j;
+    size_t i;
+
+    for (i = 0; i < n && li[i]->door.proto != p; i++)
+        continue;
+    return i < n;
+}
+
+/* Each protocol in use sets up what its doors share, once: those that
+ * none of before[0..nbefore) speaks (the doors before a reload; none at
+ * the start). */
+static void
+setup_protocols(struct server *srv, struct listener *const before[],
+                size_t nbefore)
+{
+    size_t i;
 
     for (i = 0; i < srv->nlisteners; i++) {
-        const struct protocol *p = srv->listeners[i].door.proto;
+        const struct protocol *p = srv->listeners[i]->door.proto;
 
-        for (j = 0; j < i && srv->listeners[j].door.proto != p; j++)
-            continue;
-        if (j == i && p->setup != NULL)
+        if (!spoken(before, nbefore, p) && !spoken(srv->listeners, i, p) &&
+            p->setup != NULL)
             p->setup(srv);
     }
 }
@@ -533,22 +551,16 @@ same_text(const char *a, const char *b)
 }
 
 /* What a reload cannot change while clients are connected: say so, and
- * keep the running value. */
+ * keep the running value.  (The listeners can change: see plan_make().) */
 static void
 keep_for_restart(struct config *fresh, const struct config *old)
 {
-    bool listen = fresh->nlisten != old->nlisten;
-    size_t i;
-
-    for (i = 0; !listen && i < old->nlisten; i++)
-        listen = !same_text(fresh->listen[i], old->listen[i]);
 #define KEEP(cond, what)                                                    \
     do {                                                                    \
         if (cond)                                                           \
             log_warnx("reload: %s changed: that takes a restart", what);  \
     } while (0)
     KEEP(!same_text(fresh->profile, old->profile), "profile");
-    KEEP(listen, "listen");
     KEEP(!same_text(fresh->backend, old->backend), "backend");
     KEEP(fresh->framing != old->framing, "framing");
     KEEP(fresh->route != old->route, "route");
@@ -557,8 +569,6 @@ keep_for_restart(struct config *fresh, const struct config *old)
     KEEP((fresh->log == LOGFMT_SINK) != (old->log == LOGFMT_SINK), "log");
 #undef KEEP
     fresh->profile = old->profile;
-    memcpy(fresh->listen, old->listen, sizeof(old->listen));
-    fresh->nlisten = old->nlisten;
     fresh->backend = old->backend;
     fresh->framing = old->framing;
     fresh->route = old->route;
@@ -571,43 +581,355 @@ keep_for_restart(struct config *fresh, const struct config *old)
         fresh->log = old->log;
 }
 
+/* --- listeners at a reload ------------------------------------------- */
+
+/* The clients still open that came through li. */
+static size_t
+clients_of(const struct server *srv, const struct listener *li)
+{
+    const struct conn *c;
+    size_t n = 0;
+
+    for (c = srv->conns.all; c != NULL; c = c->next)
+        n += c->door == &li->door && c->state != CONN_CLOSED;
+    return n;
+}
+
+/* Stop accepting on li (which srv->listeners no longer holds): its
+ * socket closed, unless a new door took it (handed), and its Unix socket
+ * file removed if we made it.  Its door lives on in srv->closed while a
+ * client that came through it does. */
+static void
+listener_retire(struct server *srv, struct listener *li, int handed)
+{
+    if (!handed) {
+        if (!li->paused)
+            loop_del(&srv->loop, li->fd, LOOP_READ);
+        close(li->fd);
+        if (li->addr.family == AF_UNIX && !li->passed)
+            unlink(li->addr.u.un.sun_path);
+    }
+    li->fd = -1;
+    srv->closed = xrealloc(srv->closed,
+                           (srv->nclosed + 1) * sizeof(*srv->closed));
+    srv->closed[srv->nclosed++] = li;
+}
+
+/* Free the closed listeners whose last client has gone. */
+static void
+prune_closed(struct server *srv)
+{
+    const struct conn *c;
+    size_t i, n = 0;
+
+    for (i = 0; i < srv->nclosed; i++) {
+        for (c = srv->conns.all; c != NULL; c = c->next)
+            if (c->door == &srv->closed[i]->door)
+                break;
+        if (c == NULL)
+            free(srv->closed[i]);
+        else
+            srv->closed[n++] = srv->closed[i];
+    }
+    srv->nclosed = n;
+}
+
+/* The address part of listen address text (after its scheme). */
+static const char *
+place_of(const char *text)
+{
+    const char *sep = strstr(text, "://");
+
+    return sep != NULL ? sep + 3 : text;
+}
+
+/* True if listen address texts a and b name the same door kind ("3100"
+ * is "tcp://3100"). */
+static bool
+same_scheme(const char *a, const char *b)
+{
+    const char *sa = strstr(a, "://"), *sb = strstr(b, "://");
+
+    if (sa == NULL || sb == NULL)
+        return config_listen_is(sa == NULL ? b : a, "tcp://");
+    return sa - a == sb - b && strncmp(a, b, (size_t)(sa - a)) == 0;
+}
+
+/* True if text names the line of old config cfg (the very string). */
+static bool
+was_configured(const struct config *cfg, const char *text)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->nlisten && cfg->listen[i] != text; i++)
+        continue;
+    return i < cfg->nlisten;
+}
+
+/* What becomes of a listener at a reload. */
+enum { PLAN_GONE, PLAN_KEPT, PLAN_HANDED, PLAN_OPENED };
+
+/* A reload's listeners, in their new order: next[k] serves the fresh
+ * config's line k (then come the passed sockets no line asks for); how[k]
+ * says whether it is an old one (PLAN_KEPT), a new door on the socket an
+ * old one handed over (PLAN_HANDED), or a new door on a socket just
+ * opened (PLAN_OPENED).  was[i] says what becomes of old listener i:
+ * PLAN_KEPT, PLAN_HANDED, or PLAN_GONE (closed). */
+struct plan {
+    struct listener *next[CONFIG_MAX_LISTEN];
+    int              how[CONFIG_MAX_LISTEN];
+    int              was[CONFIG_MAX_LISTEN];
+    size_t           n;
+    struct tls_ctx  *tls_before;        /* srv->tls before the reload */
+};
+
+/* The old listener not yet taken whose line is text itself, but for
+ * "tcp://" or not (no lookup); or -1. */
+static int
+old_by_text(const struct server *srv, const struct plan *pl,
+            const char *text)
+{
+    const struct listener *li;
+    size_t i;
+
+    for (i = 0; i < srv->nlisteners; i++) {
+        li = srv->listeners[i];
+        if (pl->was[i] == PLAN_GONE && same_scheme(li->text, text) &&
+            strcmp(place_of(li->text), place_of(text)) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The old listener not yet taken that is bound at a; or -1. */
+static int
+old_at(const struct server *srv, const struct plan *pl, const struct addr *a)
+{
+    size_t i;
+
+    for (i = 0; i < srv->nlisteners && a->resolved; i++)
+        if (pl->was[i] == PLAN_GONE &&
+            addr_same(&srv->listeners[i]->addr, a))
+            return (int)i;
+    return -1;
+}
+
+/* Undo plan pl (made in part): close what it opened, free what it made. */
+static void
+plan_undo(struct server *srv, struct plan *pl)
+{
+    struct listener *li;
+    size_t k;
+
+    for (k = 0; k < pl->n; k++) {
+        li = pl->next[k];
+        if (li == NULL || pl->how[k] == PLAN_KEPT)
+            continue;
+        if (pl->how[k] == PLAN_OPENED) {
+            if (!li->paused)
+                loop_del(&srv->loop, li->fd, LOOP_READ);
+            close(li->fd);
+            if (li->addr.family == AF_UNIX)
+                unlink(li->addr.u.un.sun_path);
+        }
+        free(li);
+    }
+    if (pl->tls_before == NULL && srv->tls != NULL) {
+        tls_ctx_free(srv->tls);         /* made for a new TLS door */
+        srv->tls = NULL;
+    }
+}
+
+/* A listener for fresh line k, which no old one serves by its very text:
+ * the old one bound at the same address if its door is of the same kind
+ * (kept), or its socket under the new door (handed over: there is no
+ * moment without a listener there), or a socket opened and watched now.
+ * Returns 0, or -1 with err. */
+static int
+plan_line(struct server *srv, struct plan *pl, size_t k,
+          const struct config *fresh, char err[ERR_LEN])
+{
+    const char *text = fresh->listen[k], *rest;
+    struct listener *li = xmalloc(sizeof(*li)), *old;
+    int i;
+
+    if (door_setup(srv, fresh, li, text, &rest, err) == -1 ||
+        addr_get(rest, ADDR_LISTEN, &li->addr, err) == -1)
+        goto fail;
+    i = old_at(srv, pl, &li->addr);
+    old = i >= 0 ? srv->listeners[i] : NULL;
+    if (old != NULL && same_scheme(old->text, text)) {
+        pl->was[i] = pl->how[k] = PLAN_KEPT;
+        pl->next[k] = old;
+        free(li);
+        return 0;
+    }
+    if (old != NULL && old->passed) {
+        errf(err, "%s: the service manager passed the socket at %s for "
+             "another door; changing that takes a restart of the socket "
+             "unit", text, old->addr.text);
+        goto fail;
+    }
+    li->paused = srv->nlisteners > 0 && srv->listeners[0]->paused;
+    if (old != NULL) {
+        pl->was[i] = pl->how[k] = PLAN_HANDED;
+        li->fd = old->fd;
+        li->addr = old->addr;
+        pl->next[k] = li;
+        return 0;
+    }
+    if ((li->fd = sock_listen(&li->addr, SOCK_BACKLOG, err)) == -1)
+        goto fail;
+    if (!li->paused &&
+        loop_add(&srv->loop, li->fd, LOOP_READ, on_accept, li) == -1) {
+        errf(err, "cannot watch %s: %s", li->addr.text, strerror(errno));
+        close(li->fd);
+        if (li->addr.family == AF_UNIX)
+            unlink(li->addr.u.un.sun_path);
+        goto fail;
+    }
+    pl->how[k] = PLAN_OPENED;
+    pl->next[k] = li;
+    return 0;
+fail:
+    free(li);
+    return -1;
+}
+
+/* Match each line of fresh to a listener: first to an old one with the
+ * same line as written (no lookup, no system call: the usual reload),
+ * then each other line as plan_line() does.  The passed sockets no line
+ * asks for stay, after them.  Returns 0, or -1 with err and everything
+ * as it was. */
+static int
+plan_make(struct server *srv, struct plan *pl, const struct config *fresh,
+          char err[ERR_LEN])
+{
+    size_t k, i;
+    int old;
+
+    memset(pl, 0, sizeof(*pl));
+    pl->tls_before = srv->tls;
+    pl->n = fresh->nlisten;
+    for (k = 0; k < fresh->nlisten; k++)
+        if ((old = old_by_text(srv, pl, fresh->listen[k])) != -1) {
+            pl->was[old] = pl->how[k] = PLAN_KEPT;
+            pl->next[k] = srv->listeners[old];
+        }
+    for (k = 0; k < fresh->nlisten; k++)
+        if (pl->next[k] == NULL && plan_line(srv, pl, k, fresh, err) == -1)
+            goto fail;
+    for (i = 0; i < srv->nlisteners; i++) {
+        if (pl->was[i] != PLAN_GONE || !srv->listeners[i]->passed)
+            continue;
+        if (pl->n == CONFIG_MAX_LISTEN) {
+            errf(err, "more than %d doors, with the sockets the service "
+                 "manager passed", CONFIG_MAX_LISTEN);
+            goto fail;
+        }
+        pl->was[i] = pl->how[pl->n] = PLAN_KEPT;
+        pl->next[pl->n++] = srv->listeners[i];
+    }
+    return 0;
+fail:
+    plan_undo(srv, pl);
+    return -1;
+}
+
+/* Carry out plan pl for config fresh: close the old listeners it leaves
+ * out (their clients stay), start the new ones, each logged. */
+static void
+plan_apply(struct server *srv, struct plan *pl, const struct config *fresh)
+{
+    struct listener *before[CONFIG_MAX_LISTEN], *li;
+    size_t nbefore = srv->nlisteners, i, k;
+
+    memcpy(before, srv->listeners, sizeof(before));
+    for (i = 0; i < nbefore; i++) {
+        li = before[i];
+        if (pl->was[i] == PLAN_KEPT)
+            continue;
+        log_notice("reload: %s %s (%s); its clients stay (%zu now)",
+                   pl->was[i] == PLAN_HANDED ? "a new door takes over"
+                                             : "closed",
+                   li->addr.text, li->text, clients_of(srv, li));
+        listener_retire(srv, li, pl->was[i] == PLAN_HANDED);
+    }
+    for (k = 0; k < pl->n; k++) {
+        li = pl->next[k];
+        if (k < fresh->nlisten)
+            li->text = fresh->listen[k];
+        else if (was_configured(srv->cfg, li->text))
+            log_warnx("reload: %s (%s) was passed by the service manager: "
+                      "it stays open; closing it takes a restart of the "
+                      "socket unit", li->addr.text, li->text);
+        if (pl->how[k] == PLAN_HANDED && !li->paused &&
+            loop_add(&srv->loop, li->fd, LOOP_READ, on_accept, li) == -1) {
+            log_warn("reload: cannot watch %s", li->addr.text);
+            loop_del(&srv->loop, li->fd, LOOP_READ);
+            li->paused = 1;             /* on_resume() tries again */
+        }
+        if (pl->how[k] != PLAN_KEPT)
+            log_notice("reload: listening on %s (%s%s)", li->addr.text,
+                       li->text, li->door.tls != NULL ? ", TLS" : "");
+    }
+    memcpy(srv->listeners, pl->next, pl->n * sizeof(*pl->next));
+    srv->nlisteners = pl->n;
+    setup_protocols(srv, before, nbefore);
+}
+
 /* SIGHUP: read the configuration again (the same command line, the
  * --config file anew) and the MOTD, and apply what can change with every
- * client staying: limits, timeouts, flood control, the log level, the
- * MOTD, the IRC names.  A file that fails to load changes nothing. */
+ * client staying: the listeners, limits, timeouts, flood control, the log
+ * level, the MOTD, the IRC names.  A file that fails to load changes
+ * nothing, and so does one with a listener that cannot be opened (as
+ * nginx refuses a reload whose bind fails): new sockets are opened
+ * first, old ones closed only once all of them are. */
 static void
 reload(struct server *srv)
 {
     const struct config *old = srv->cfg;
     struct config *fresh = xmalloc(sizeof(*fresh));
+    struct plan *pl = xmalloc(sizeof(*pl));
     char err[ERR_LEN];
     size_t i;
 
-    if (config_from_args(fresh, old->argc, old->argv, err) != CONFIG_RUN) {
-        log_warnx("reload: %s: the running configuration stays", err);
-        config_free(fresh);
-        free(fresh);
-        return;
-    }
+    prune_closed(srv);
+    if (config_from_args(fresh, old->argc, old->argv, err) != CONFIG_RUN)
+        goto refuse;
+    keep_for_restart(fresh, old);
+    if (plan_make(srv, pl, fresh, err) == -1)
+        goto refuse;
+    if (fresh->listen_flags && fresh->file_listen > 0)
+        log_notice("reload: the listen lines of %s are not used: --listen "
+                   "on the command line wins", fresh->config_file);
+    plan_apply(srv, pl, fresh);
     if (load_motd(srv, fresh->motd, err) == -1)
         log_warnx("reload: %s: the old MOTD stays", err);
-    if (srv->tls != NULL &&
-        tls_ctx_reload(srv->tls, fresh->tls_cert, fresh->tls_key, err) == -1)
-        log_warnx("reload: %s: the old certificate and key stay", err);
-    else if (srv->tls != NULL)
-        log_notice("reload: new TLS clients get %s", fresh->tls_cert);
-    keep_for_restart(fresh, old);
+    /* No pair configured: no TLS door is left (config_from_args checks),
+     * nothing to read. */
+    if (srv->tls != NULL && fresh->tls_cert != NULL &&
+        fresh->tls_key != NULL) {
+        if (pl->tls_before != NULL &&
+            tls_ctx_reload(srv->tls, fresh->tls_cert, fresh->tls_key,
+                           err) == -1)
+            log_warnx("reload: %s: the old certificate and key stay", err);
+        else
+            log_notice("reload: new TLS clients get %s", fresh->tls_cert);
+    }
+    free(pl);
     log_set_level(level_of(fresh->log));
     conn_set_limit(&srv->conns, fresh->queue_limit, fresh->pace);
     srv->conns.on_overflow = fresh->on_overflow;
     srv->conns.idle_timeout = fresh->idle_timeout;
     for (i = 0; i < srv->nlisteners; i++)
-        if (srv->listeners[i].door.proto->flood) {
-            srv->listeners[i].door.flood_burst = fresh->flood_burst;
-            srv->listeners[i].door.flood_rate = fresh->flood_rate;
+        if (srv->listeners[i]->door.proto->flood) {
+            srv->listeners[i]->door.flood_burst = fresh->flood_burst;
+            srv->listeners[i]->door.flood_rate = fresh->flood_rate;
         }
-    /* Strings of each config may be lent to the next (the listen
-     * addresses kept for a restart): every one lives until the end. */
+    /* Strings of each config may be lent to the next (the values kept
+     * for a restart) and to listeners (their lines): every one lives
+     * until the end. */
     srv->retired = xrealloc(srv->retired,
                             (srv->nretired + 1) * sizeof(*srv->retired));
     srv->retired[srv->nretired++] = fresh;
@@ -615,6 +937,12 @@ reload(struct server *srv)
     log_notice("reloaded the configuration%s%s",
               fresh->config_file != NULL ? " from " : "",
               fresh->config_file != NULL ? fresh->config_file : "");
+    return;
+refuse:
+    log_warnx("reload: %s: the running configuration stays", err);
+    config_free(fresh);
+    free(fresh);
+    free(pl);
 }
 
 static void
@@ -627,11 +955,15 @@ server_fini(struct server *srv)
     route_fini(&srv->route);
     hub_fini(&srv->hub);
     for (i = 0; i < srv->nlisteners; i++) {
-        close(srv->listeners[i].fd);
-        if (srv->listeners[i].addr.family == AF_UNIX &&
-            !srv->listeners[i].passed)  /* the service manager's file */
-            unlink(srv->listeners[i].addr.u.un.sun_path);
+        close(srv->listeners[i]->fd);
+        if (srv->listeners[i]->addr.family == AF_UNIX &&
+            !srv->listeners[i]->passed)  /* the service manager's file */
+            unlink(srv->listeners[i]->addr.u.un.sun_path);
+        free(srv->listeners[i]);
     }
+    for (i = 0; i < srv->nclosed; i++)
+        free(srv->closed[i]);
+    free(srv->closed);
     if (srv->spare_fd >= 0)
         close(srv->spare_fd);
     loop_timer_stop(&srv->loop, &srv->resume);
@@ -713,7 +1045,7 @@ server_run(const struct config *cfg, char err[ERR_LEN])
         server_fini(&srv);
         return 1;
     }
-    setup_protocols(&srv);
+    setup_protocols(&srv, NULL, 0);
     if (cfg->cluster != NULL && join_cluster(&srv, err) == -1) {
         server_fini(&srv);
         return 1;

@@ -29,6 +29,10 @@ struct listener {
     struct server *srv;         /* borrowed: the owner */
     int            fd;
     struct addr    addr;
+    const char    *text;        /* borrowed (a config's, kept to the end):
+                                 * the listen line it serves, or the
+                                 * scheme of a passed socket taken by its
+                                 * name alone */
     int            paused;      /* not watched: serial mode, or out of fds */
     int            passed;      /* the service manager opened it (and owns
                                  * its Unix socket file) */
@@ -41,8 +45,12 @@ struct server {
     struct config      **retired;       /* owned: every reload's config */
     size_t               nretired;
     struct loop          loop;
-    struct listener      listeners[CONFIG_MAX_LISTEN];
+    struct listener     *listeners[CONFIG_MAX_LISTEN]; /* owned */
     size_t               nlisteners;
+    struct listener    **closed;        /* owned: listeners a reload
+                                         * closed, whose doors clients
+                                         * that came through them hold */
+    size_t               nclosed;
     struct conn_set      conns;
     struct console       console;
     struct route         route;
