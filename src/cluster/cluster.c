@@ -133,6 +133,9 @@ struct cluster {
     struct seen              *seen;
     struct resync            *resyncs;
     uint64_t                  gaps, reconnects, published, received;
+    unsigned                  far_waiting;  /* answers of a rooms fetch */
+    struct far_room          *far;          /* ... gathered so far */
+    size_t                    nfar, far_cap;
 };
 
 static void fail(struct cluster *c, const char *why);
@@ -1367,7 +1370,149 @@ heartbeat(struct cluster *c)
 {
     redis_link_command(&c->pub, NULL, NULL, "SET chatd:alive:%s 1 EX %u",
                        c->node, c->expiry);
+    redis_link_command(&c->pub, NULL, NULL, "SADD chatd:nodes %s", c->node);
     c->beat_at = loop_now(c->loop);
+}
+
+/* --- other nodes' rooms, for lists -------------------------------------- */
+
+/* Our rooms but secret ones, in chatd:rooms:<node>: name -> "members
+ * here TAB topic", replaced at once (MULTI) and expiring with us. */
+static void
+publish_rooms(struct cluster *c)
+{
+    const struct room *r;
+    const char **argv;
+    char **vals;
+    size_t *lens, n = 2, i;
+    char key[CHAN_MAX], ttl[16];
+
+    snprintf(key, sizeof(key), "chatd:rooms:%s", c->node);
+    snprintf(ttl, sizeof(ttl), "%u", c->expiry * 2);
+    argv = xmalloc((2 + 2 * c->hub->nrooms) * sizeof(*argv));
+    lens = xmalloc((2 + 2 * c->hub->nrooms) * sizeof(*lens));
+    vals = xmalloc((1 + c->hub->nrooms) * sizeof(*vals));
+    argv[0] = "HSET";
+    argv[1] = key;
+    for (r = c->hub->room_list; r != NULL; r = r->next) {
+        const struct member *m;
+        size_t here = 0;
+        char *val;
+
+        for (m = r->members; m != NULL; m = m->rnext)
+            here += is_local(m->user);
+        if (here == 0 || (r->modes & ROOM_SECRET))
+            continue;
+        val = xmalloc(HUB_TOPIC_MAX + 32);
+        lens[n + 1] = (size_t)snprintf(val, HUB_TOPIC_MAX + 32, "%zu\t%s",
+                                       here, r->topic != NULL ? r->topic
+                                                              : "");
+        argv[n] = r->name;
+        lens[n] = strlen(r->name);
+        argv[n + 1] = vals[n / 2 - 1] = val;
+        n += 2;
+    }
+    redis_link_command(&c->pub, NULL, NULL, "MULTI");
+    redis_link_command(&c->pub, NULL, NULL, "DEL %s", key);
+    if (n > 2) {
+        lens[0] = 4;
+        lens[1] = strlen(key);
+        redis_link_argv(&c->pub, NULL, NULL, (int)n, argv, lens);
+    }
+    redis_link_command(&c->pub, NULL, NULL, "EXPIRE %s %s", key, ttl);
+    redis_link_command(&c->pub, NULL, NULL, "EXEC");
+    for (i = 0; i < n / 2 - 1; i++)
+        free(vals[i]);
+    free(vals);
+    free(argv);
+    free(lens);
+}
+
+/* One answer of a rooms fetch in: the rooms become the hub's once all
+ * are (nothing, if the link went down meanwhile). */
+static void
+far_answered(struct cluster *c)
+{
+    if (--c->far_waiting > 0)
+        return;
+    if (c->state == CL_UP) {
+        hub_set_far_rooms(c->hub, c->far, c->nfar);
+    } else {
+        hub_set_far_rooms(c->hub, NULL, 0);
+        while (c->nfar > 0)
+            free(c->far[--c->nfar].topic);
+        free(c->far);
+    }
+    c->far = NULL;
+    c->nfar = c->far_cap = 0;
+}
+
+/* A node's chatd:rooms hash: added to the rooms gathered, the members of
+ * one room on several nodes summed. */
+static void
+on_node_rooms(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct cluster *c = priv;
+    redisReply *r = reply;
+    size_t i, j;
+
+    (void)ac;
+    for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+                i + 1 < r->elements; i += 2) {
+        const char *name = r->element[i]->str, *v = r->element[i + 1]->str;
+        const char *tab = v != NULL ? strchr(v, '\t') : NULL;
+        unsigned long members;
+
+        if (name == NULL || tab == NULL ||
+            !room_is_valid(name, strlen(name)) ||
+            sscanf(v, "%lu", &members) != 1)
+            continue;
+        for (j = 0; j < c->nfar && !name_eq(c->far[j].name, name); j++)
+            ;
+        if (j == c->nfar) {
+            if (c->nfar == c->far_cap) {
+                c->far_cap = c->far_cap != 0 ? 2 * c->far_cap : 16;
+                c->far = xrealloc(c->far, c->far_cap * sizeof(*c->far));
+            }
+            memset(&c->far[j], 0, sizeof(c->far[j]));
+            scpy(c->far[j].name, sizeof(c->far[j].name), name);
+            c->nfar++;
+        }
+        c->far[j].members += members;
+        if (c->far[j].topic == NULL && tab[1] != '\0')
+            c->far[j].topic = xstrdup(tab + 1);
+    }
+    far_answered(c);
+}
+
+static void
+on_room_nodes(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct cluster *c = priv;
+    redisReply *r = reply;
+    size_t i;
+
+    (void)ac;
+    for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements;
+         i++)
+        if (r->element[i]->str != NULL &&
+            strcmp(r->element[i]->str, c->node) != 0 &&
+            redis_link_command(&c->pub, on_node_rooms, c,
+                               "HGETALL chatd:rooms:%s",
+                               r->element[i]->str) == 0)
+            c->far_waiting++;
+    far_answered(c);
+}
+
+/* Ask every node's rooms, unless the last asking is still out. */
+static void
+fetch_rooms(struct cluster *c)
+{
+    if (c->far_waiting > 0)
+        return;
+    if (redis_link_command(&c->pub, on_room_nodes, c,
+                           "SMEMBERS chatd:nodes") == 0)
+        c->far_waiting = 1;
 }
 
 static void
@@ -1446,6 +1591,7 @@ fail(struct cluster *c, const char *why)
     }
     c->subs_waiting = 0;
     c->probe_out = 0;
+    hub_set_far_rooms(c->hub, NULL, 0);     /* unknown until back */
     redis_link_close(&c->pub);
     redis_link_close(&c->sub);
     if (c->attempt < 6)
@@ -1527,6 +1673,8 @@ on_alive(redisAsyncContext *ac, void *reply, void *priv)
         }
     }
     c->applying--;
+    redis_link_command(&c->pub, NULL, NULL, "SREM chatd:nodes %s", n->name);
+    redis_link_command(&c->pub, NULL, NULL, "DEL chatd:rooms:%s", n->name);
     forget_seen(c, n->name, NULL);
     resync_forget(c, n, NULL);
     free(q);
@@ -1584,6 +1732,8 @@ on_tick(struct loop *l, void *arg)
         heartbeat(c);
         hub_each_user(c->hub, renew, c);
         check_nodes(c);
+        publish_rooms(c);
+        fetch_rooms(c);
     }
 }
 
@@ -1920,6 +2070,10 @@ cluster_free(struct cluster *c)
     if (c->state == CL_UP && c->pub.ac != NULL) {
         /* Best effort: the others need not wait for our heartbeat. */
         redis_link_command(&c->pub, NULL, NULL, "DEL chatd:alive:%s",
+                           c->node);
+        redis_link_command(&c->pub, NULL, NULL, "DEL chatd:rooms:%s",
+                           c->node);
+        redis_link_command(&c->pub, NULL, NULL, "SREM chatd:nodes %s",
                            c->node);
         redisAsyncHandleWrite(c->pub.ac);
     }

@@ -158,6 +158,48 @@ room_free(struct hub *h, struct room *r)
 /* --- life of a user ---------------------------------------------------- */
 
 void
+hub_set_far_rooms(struct hub *h, struct far_room *rooms, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < h->nfar; i++)
+        free(h->far[i].topic);
+    free(h->far);
+    h->far = rooms;
+    h->nfar = n;
+}
+
+static int
+info_cmp(const void *a, const void *b)
+{
+    const struct room_info *x = a, *y = b;
+
+    return name_cmp(x->name, y->name);
+}
+
+size_t
+hub_rooms_listed(const struct hub *h, const struct user *viewer,
+                 struct room_info **out)
+{
+    struct room_info *all = xmalloc((h->nrooms + h->nfar + 1) *
+                                    sizeof(*all));
+    const struct room *r;
+    size_t n = 0, i;
+
+    for (r = h->room_list; r != NULL; r = r->next)
+        if (!(r->modes & ROOM_SECRET) || hub_member(viewer, r) != NULL)
+            all[n++] = (struct room_info){r->name, r->topic, r->nmembers};
+    for (i = 0; i < h->nfar; i++)
+        if (hub_room_find(h, h->far[i].name, strlen(h->far[i].name)) ==
+            NULL)
+            all[n++] = (struct room_info){h->far[i].name, h->far[i].topic,
+                                          h->far[i].members};
+    qsort(all, n, sizeof(*all), info_cmp);
+    *out = all;
+    return n;
+}
+
+void
 hub_init(struct hub *h, const struct hub_ops *ops, void *ctx)
 {
     memset(h, 0, sizeof(*h));
@@ -188,6 +230,7 @@ hub_fini(struct hub *h)
         room_free(h, h->room_list);
     for (i = 0; i < HUB_WHOWAS_MAX; i++)
         free(h->gone[i].real);
+    hub_set_far_rooms(h, NULL, 0);
     free(h->users);
     free(h->rooms);
     memset(h, 0, sizeof(*h));
@@ -966,12 +1009,12 @@ hub_invite_elsewhere(struct hub *h, struct user *u, struct room *r,
     struct user stand;
     struct hub_event ev = {.kind = HUB_INVITE, .from = u, .room = r,
                            .to = &stand};
-    enum hub_err err = may_invite(h, u, r);
+    enum hub_err err;
 
-    if (err != HUB_OK)
-        return err;
     if (h->ops->elsewhere == NULL || !nick_is_valid(nick, len))
         return HUB_ERR_NO_SUCH_NICK;
+    if ((err = may_invite(h, u, r)) != HUB_OK)
+        return err;
     memset(&stand, 0, sizeof(stand));
     memcpy(stand.nick, nick, len);
     if (!h->ops->elsewhere(h->ctx, &ev))

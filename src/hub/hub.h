@@ -178,6 +178,22 @@ enum hub_err {
     HUB_ERR_LIST_FULL,      /* HUB_BANS_MAX bans already */
 };
 
+/* A room of another node that has no member here (the cluster's view,
+ * refreshed every few seconds), for lists. */
+struct far_room {
+    char   *topic;                  /* owned, or NULL */
+    size_t  members;                /* on every node together */
+    char    name[ROOM_MAX + 1];
+};
+
+/* A room as a list (/rooms, LIST) shows it: views into a room or a
+ * far_room, valid until the hub changes. */
+struct room_info {
+    const char *name;
+    const char *topic;              /* or NULL */
+    size_t      members;
+};
+
 struct hub {
     const struct hub_ops *ops;      /* borrowed */
     void                 *ctx;      /* borrowed: the ops' argument */
@@ -193,11 +209,21 @@ struct hub {
     uint64_t              marks;    /* hub_each_sharer()'s generation */
     struct hub_gone       gone[HUB_WHOWAS_MAX];     /* a ring, for WHOWAS */
     size_t                ngone;    /* ever recorded */
+    struct far_room      *far;      /* owned: other nodes' rooms */
+    size_t                nfar;
 };
 
 void hub_init(struct hub *h, const struct hub_ops *ops, void *ctx);
 /* Free every user and room (their clients are not told). */
 void hub_fini(struct hub *h);
+/* Other nodes' rooms become rooms[0..n) (owned now, malloc'd, topics
+ * too); the former ones are freed. */
+void hub_set_far_rooms(struct hub *h, struct far_room *rooms, size_t n);
+/* The rooms viewer may see listed, ours and other nodes' (a room of both
+ * once, as ours), sorted by name; secret ones only to their members.
+ * Returns how many, in *out (malloc'd; free it). */
+size_t hub_rooms_listed(const struct hub *h, const struct user *viewer,
+                        struct room_info **out);
 
 /* A free nickname guestN, into buf (at least NICK_MAX + 1 bytes). */
 void hub_guest_nick(struct hub *h, char *buf);

@@ -459,39 +459,21 @@ cmd_who(struct conn *c, const char *args)
     reply(c, "%s", line);
 }
 
-static int
-by_name(const void *a, const void *b)
-{
-    const struct room *const *x = a, *const *y = b;
-
-    return name_cmp((*x)->name, (*y)->name);
-}
-
 static void
 cmd_rooms(struct conn *c, const char *args)
 {
-    const struct hub *h = hub_of(c);
-    struct room **all, *r;
-    size_t i = 0;
+    struct room_info *all;
+    size_t n = hub_rooms_listed(hub_of(c), user_of(c), &all), i;
 
     (void)args;
-    if (h->nrooms == 0) {
+    if (n == 0)
         reply(c, "*** no rooms (/join #room makes one)");
-        return;
-    }
-    all = xmalloc(h->nrooms * sizeof(*all));
-    for (r = h->room_list; r != NULL; r = r->next)
-        all[i++] = r;
-    qsort(all, i, sizeof(*all), by_name);
-    for (i = 0; i < h->nrooms; i++) {
-        if ((all[i]->modes & ROOM_SECRET) &&
-            hub_member(user_of(c), all[i]) == NULL)
-            continue;
-        if (all[i]->topic != NULL)
-            reply(c, "*** %s (%zu) %s", all[i]->name, all[i]->nmembers,
-                  all[i]->topic);
+    for (i = 0; i < n; i++) {
+        if (all[i].topic != NULL)
+            reply(c, "*** %s (%zu) %s", all[i].name, all[i].members,
+                  all[i].topic);
         else
-            reply(c, "*** %s (%zu)", all[i]->name, all[i]->nmembers);
+            reply(c, "*** %s (%zu)", all[i].name, all[i].members);
     }
     free(all);
 }

@@ -686,13 +686,14 @@ cmd_names(const struct cmd_ctx *x)
 static void
 cmd_list(const struct cmd_ctx *x)
 {
-    const struct room *r;
+    struct room_info *all;
+    size_t n = hub_rooms_listed(hub_of(x->c), x->st->user, &all), i;
 
     numeric(x->c, 321, "Channel :Users  Name");
-    for (r = hub_of(x->c)->room_list; r != NULL; r = r->next)
-        if (visible(x->c, r))
-            numeric(x->c, 322, "%s %zu :%s", r->name, r->nmembers,
-                    r->topic != NULL ? r->topic : "");
+    for (i = 0; i < n; i++)
+        numeric(x->c, 322, "%s %zu :%s", all[i].name, all[i].members,
+                all[i].topic != NULL ? all[i].topic : "");
+    free(all);
     numeric(x->c, 323, ":End of /LIST");
 }
 

@@ -535,7 +535,10 @@ hub_elsewhere(void *ctx, const struct hub_event *ev)
 }
 
 static const struct hub_ops hub_ops = {hub_to_room, hub_to_user, hub_settle,
-                                        hub_presence, hub_elsewhere};
+                                        hub_presence, NULL};
+/* In a cluster, a nickname not known here may be another node's. */
+static const struct hub_ops cluster_hub_ops = {
+    hub_to_room, hub_to_user, hub_settle, hub_presence, hub_elsewhere};
 
 static enum log_level
 level_of(enum logfmt f)
@@ -1040,7 +1043,8 @@ server_run(const struct config *cfg, char err[ERR_LEN])
     srv.conns.on_overflow = cfg->on_overflow;
     srv.conns.idle_timeout = cfg->idle_timeout;
     route_init(&srv.route, &srv.conns);
-    hub_init(&srv.hub, &hub_ops, &srv);
+    hub_init(&srv.hub, cfg->cluster != NULL ? &cluster_hub_ops : &hub_ops,
+             &srv);
     if (open_listeners(&srv, err) == -1) {
         server_fini(&srv);
         return 1;

@@ -185,6 +185,28 @@ def test_private_to_a_user_sharing_no_room(cluster):
     alice.wait(r"^\*\*\* no such nick nobody$")
 
 
+def test_rooms_lists_every_nodes_rooms(cluster):
+    """/rooms shows rooms that have members on other nodes only, with the
+    members of every node counted."""
+    _, nodes = cluster
+    a1, a2, b2 = users(nodes[:2] + nodes[1:2], ["a1", "a2", "b2"])
+    for c in (a2, b2):
+        c.send("/join #cats")
+        c.wait(r"joined #cats$")
+    a2.send("/topic #cats purr")
+    a2.wait(r"set the topic of #cats: purr$")
+    deadline = time.monotonic() + 10 * SLOW
+    while True:
+        a1.send("/rooms")
+        listed = [a1.wait(r"^\*\*\* (#\S+ \(\d+\).*)$").group(1)]
+        while not listed[-1].startswith("#lobby"):     # sorted: the last
+            listed.append(a1.wait(r"^\*\*\* (#\S+ \(\d+\).*)$").group(1))
+        if "#cats (2) purr" in listed or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert listed == ["#cats (2) purr", "#lobby (3)"], listed
+
+
 def chat_lines(c, n):
     lines = []
     for _ in range(n):

@@ -940,6 +940,43 @@ test_tell_elsewhere(void **state)
 }
 
 static void
+test_rooms_listed(void **state)
+{
+    struct fake *fk = *state;
+    struct five f = five(fk);
+    struct far_room *far = calloc(2, sizeof(*far));
+    struct room_info *all;
+    size_t n;
+
+    assert_non_null(far);
+    strcpy(far[0].name, "#w");
+    far[0].members = 5;
+    far[0].topic = strdup("far away");
+    strcpy(far[1].name, "#X");              /* ours too: ours is shown */
+    far[1].members = 9;
+    hub_set_far_rooms(&fk->hub, far, 2);
+    assert_int_equal(hub_mode(&fk->hub, f.d, f.z, 's', true, NULL), HUB_OK);
+    n = hub_rooms_listed(&fk->hub, f.a, &all);
+    assert_int_equal(n, 3);                 /* not the secret #z */
+    assert_string_equal(all[0].name, "#w");
+    assert_int_equal(all[0].members, 5);
+    assert_string_equal(all[0].topic, "far away");
+    assert_string_equal(all[1].name, "#x");
+    assert_int_equal(all[1].members, 2);
+    assert_null(all[1].topic);
+    assert_string_equal(all[2].name, "#y");
+    free(all);
+    n = hub_rooms_listed(&fk->hub, f.d, &all);
+    assert_int_equal(n, 4);                 /* its member sees #z */
+    assert_string_equal(all[3].name, "#z");
+    free(all);
+    hub_set_far_rooms(&fk->hub, NULL, 0);
+    n = hub_rooms_listed(&fk->hub, f.a, &all);
+    assert_int_equal(n, 2);
+    free(all);
+}
+
+static void
 test_topic(void **state)
 {
     struct fake *fk = *state;
@@ -1321,6 +1358,7 @@ main(void)
         T(test_say_long_text_in_pieces),
         T(test_tell),
         T(test_tell_elsewhere),
+        T(test_rooms_listed),
         T(test_topic),
         T(test_settle_before_every_change),
         T(test_many_users_and_rooms),
