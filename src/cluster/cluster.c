@@ -646,6 +646,8 @@ deliver_private(struct cluster *c, const struct cmsg *m, const struct got *g)
         hub_invite(c->hub, &from, r, to);
         return;
     }
+    if (m->kind == CMSG_INVITE && room_is_valid(g->room, strlen(g->room)))
+        hub_invite_far(c->hub, to, g->room);    /* if it makes it here */
     if (g->room[0] != '\0') {
         scpy(room.name, sizeof(room.name), g->room);
         ev.room = &room;
@@ -1376,8 +1378,10 @@ heartbeat(struct cluster *c)
 
 /* --- other nodes' rooms, for lists -------------------------------------- */
 
-/* Our rooms but secret ones, in chatd:rooms:<node>: name -> "members
- * here TAB topic", replaced at once (MULTI) and expiring with us. */
+/* Our rooms in chatd:rooms:<node>: name -> "members here TAB modes TAB
+ * limit TAB key TAB topic" (modes: the hub's bits; key "" if none),
+ * replaced at once (MULTI) and expiring with us.  Other nodes list them
+ * (not secret ones) and check a join that would make one of them there. */
 static void
 publish_rooms(struct cluster *c)
 {
@@ -1401,12 +1405,13 @@ publish_rooms(struct cluster *c)
 
         for (m = r->members; m != NULL; m = m->rnext)
             here += is_local(m->user);
-        if (here == 0 || (r->modes & ROOM_SECRET))
+        if (here == 0)
             continue;
-        val = xmalloc(HUB_TOPIC_MAX + 32);
-        lens[n + 1] = (size_t)snprintf(val, HUB_TOPIC_MAX + 32, "%zu\t%s",
-                                       here, r->topic != NULL ? r->topic
-                                                              : "");
+        val = xmalloc(HUB_TOPIC_MAX + HUB_KEY_MAX + 64);
+        lens[n + 1] = (size_t)snprintf(
+            val, HUB_TOPIC_MAX + HUB_KEY_MAX + 64, "%zu\t%u\t%zu\t%s\t%s",
+            here, r->modes, r->limit, r->key,
+            r->topic != NULL ? r->topic : "");
         argv[n] = r->name;
         lens[n] = strlen(r->name);
         argv[n + 1] = vals[n / 2 - 1] = val;
@@ -1460,12 +1465,20 @@ on_node_rooms(redisAsyncContext *ac, void *reply, void *priv)
     for (i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
                 i + 1 < r->elements; i += 2) {
         const char *name = r->element[i]->str, *v = r->element[i + 1]->str;
-        const char *tab = v != NULL ? strchr(v, '\t') : NULL;
-        unsigned long members;
+        const char *f[5];
+        unsigned long members, limit;
+        unsigned modes;
+        size_t k, keylen;
 
-        if (name == NULL || tab == NULL ||
+        for (k = 0, f[0] = v; v != NULL && k < 4 && f[k] != NULL; k++)
+            if ((f[k + 1] = strchr(f[k], '\t')) != NULL)
+                f[k + 1]++;
+        if (name == NULL || v == NULL || k < 4 || f[4] == NULL ||
             !room_is_valid(name, strlen(name)) ||
-            sscanf(v, "%lu", &members) != 1)
+            sscanf(f[0], "%lu", &members) != 1 ||
+            sscanf(f[1], "%u", &modes) != 1 ||
+            sscanf(f[2], "%lu", &limit) != 1 ||
+            (keylen = (size_t)(f[4] - f[3] - 1)) > HUB_KEY_MAX)
             continue;
         for (j = 0; j < c->nfar && !name_eq(c->far[j].name, name); j++)
             ;
@@ -1479,8 +1492,15 @@ on_node_rooms(redisAsyncContext *ac, void *reply, void *priv)
             c->nfar++;
         }
         c->far[j].members += members;
-        if (c->far[j].topic == NULL && tab[1] != '\0')
-            c->far[j].topic = xstrdup(tab + 1);
+        c->far[j].modes |= modes;
+        if (limit > 0)
+            c->far[j].limit = (size_t)limit;
+        if (keylen > 0) {
+            memcpy(c->far[j].key, f[3], keylen);
+            c->far[j].key[keylen] = '\0';
+        }
+        if (c->far[j].topic == NULL && f[4][0] != '\0')
+            c->far[j].topic = xstrdup(f[4]);
     }
     far_answered(c);
 }

@@ -190,8 +190,9 @@ hub_rooms_listed(const struct hub *h, const struct user *viewer,
         if (!(r->modes & ROOM_SECRET) || hub_member(viewer, r) != NULL)
             all[n++] = (struct room_info){r->name, r->topic, r->nmembers};
     for (i = 0; i < h->nfar; i++)
-        if (hub_room_find(h, h->far[i].name, strlen(h->far[i].name)) ==
-            NULL)
+        if (!(h->far[i].modes & ROOM_SECRET) &&
+            hub_room_find(h, h->far[i].name, strlen(h->far[i].name)) ==
+                NULL)
             all[n++] = (struct room_info){h->far[i].name, h->far[i].topic,
                                           h->far[i].members};
     qsort(all, n, sizeof(*all), info_cmp);
@@ -495,6 +496,57 @@ invitation(const struct user *u, const struct room *r)
     return -1;
 }
 
+/* The far room called name, or NULL. */
+static const struct far_room *
+far_find(const struct hub *h, const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < h->nfar; i++)
+        if (strlen(h->far[i].name) == len &&
+            name_eqn(h->far[i].name, name, len))
+            return &h->far[i];
+    return NULL;
+}
+
+void
+hub_invite_far(struct hub *h, const struct user *u, const char *room)
+{
+    struct far_invite *fi = &h->far_invites[h->nfar_invites++ %
+                                            HUB_INVITES_MAX];
+
+    memcpy(fi->nick, u->nick, sizeof(fi->nick));
+    snprintf(fi->room, sizeof(fi->room), "%s", room);
+}
+
+/* May u make room name here, which other nodes have (their +i, +k, +l;
+ * not their bans, which they do not publish)?  An invitation is used
+ * up. */
+static enum hub_err
+may_join_far(struct hub *h, const struct user *u, const char *name,
+             size_t len, const char *key)
+{
+    const struct far_room *f = far_find(h, name, len);
+    struct far_invite *inv = NULL;
+    size_t i;
+
+    if (f == NULL)
+        return HUB_OK;
+    for (i = 0; i < HUB_INVITES_MAX && i < h->nfar_invites; i++)
+        if (name_eq(h->far_invites[i].nick, u->nick) &&
+            name_eq(h->far_invites[i].room, f->name))
+            inv = &h->far_invites[i];
+    if (inv == NULL && (f->modes & ROOM_INVITE_ONLY))
+        return HUB_ERR_INVITE_ONLY;
+    if (f->key[0] != '\0' && (key == NULL || strcmp(key, f->key) != 0))
+        return HUB_ERR_BAD_KEY;
+    if (f->limit > 0 && f->members >= f->limit)
+        return HUB_ERR_FULL;
+    if (inv != NULL)
+        inv->nick[0] = '\0';
+    return HUB_OK;
+}
+
 /* May u join r (which it is not in)?  An invitation is used up. */
 static enum hub_err
 may_join(const struct user *u, struct room *r, const char *key)
@@ -535,6 +587,13 @@ hub_join(struct hub *h, struct user *u, const char *name, size_t len,
     }
     if (r != NULL && !h->trust && (err = may_join(u, r, key)) != HUB_OK) {
         *out = r;
+        return err;
+    }
+    if (r == NULL && !h->trust &&
+        (err = may_join_far(h, u, name, len, key)) != HUB_OK) {
+        memcpy(h->far_refused.name, name, len);
+        h->far_refused.name[len] = '\0';
+        *out = &h->far_refused;
         return err;
     }
     h->ops->settle(h->ctx);

@@ -181,9 +181,18 @@ enum hub_err {
 /* A room of another node that has no member here (the cluster's view,
  * refreshed every few seconds), for lists. */
 struct far_room {
-    char   *topic;                  /* owned, or NULL */
-    size_t  members;                /* on every node together */
-    char    name[ROOM_MAX + 1];
+    char    *topic;                 /* owned, or NULL */
+    size_t   members;               /* on every node together */
+    unsigned modes;                 /* ROOM_INVITE_ONLY, ... */
+    size_t   limit;                 /* +l, 0: none */
+    char     key[HUB_KEY_MAX + 1];  /* +k, "": none */
+    char     name[ROOM_MAX + 1];
+};
+
+/* An invitation to a room that has no member here (a far room's). */
+struct far_invite {
+    char nick[NICK_MAX + 1];
+    char room[ROOM_MAX + 1];
 };
 
 /* A room as a list (/rooms, LIST) shows it: views into a room or a
@@ -211,14 +220,22 @@ struct hub {
     size_t                ngone;    /* ever recorded */
     struct far_room      *far;      /* owned: other nodes' rooms */
     size_t                nfar;
+    struct far_invite     far_invites[HUB_INVITES_MAX];   /* a ring */
+    size_t                nfar_invites;     /* ever recorded */
+    struct room           far_refused;  /* a far room a join was refused
+                                         * (only its name is set) */
 };
 
 void hub_init(struct hub *h, const struct hub_ops *ops, void *ctx);
 /* Free every user and room (their clients are not told). */
 void hub_fini(struct hub *h);
 /* Other nodes' rooms become rooms[0..n) (owned now, malloc'd, topics
- * too); the former ones are freed. */
+ * too); the former ones are freed.  A join that would make one of them
+ * here is checked against its +i, +k and +l first. */
 void hub_set_far_rooms(struct hub *h, struct far_room *rooms, size_t n);
+/* u is invited to room, which has no member here: it may join past +i
+ * once. */
+void hub_invite_far(struct hub *h, const struct user *u, const char *room);
 /* The rooms viewer may see listed, ours and other nodes' (a room of both
  * once, as ours), sorted by name; secret ones only to their members.
  * Returns how many, in *out (malloc'd; free it). */

@@ -369,6 +369,22 @@ def test_invitation_opens_the_room_on_another_node(cluster):
         op.settimeout(5 * SLOW)
         while not re.search(rb"^:bob!\S+ JOIN #club", got, re.M):
             got += op.recv(4096)       # the operator sees bob come in
+        # dan's node has no member in #club: it knows the room from the
+        # other nodes' lists, and holds their +i too.
+        dan = users(nodes[1:2], ["dan"])[0]
+        deadline = time.monotonic() + 10 * SLOW
+        while True:
+            dan.send("/rooms")
+            if dan.wait(r"^\*\*\* (#\S+) \(").group(1) == "#club":
+                break
+            assert time.monotonic() < deadline, "#club listed on n2"
+            time.sleep(0.3)
+        dan.send("/join #club")
+        dan.wait(r"^\*\*\* error: #club is invite-only$")
+        op.sendall(b"INVITE dan #club\r\n")
+        dan.wait(r"^\*\*\* oper invites you to #club")
+        dan.send("/join #club")
+        dan.wait(r"^\*\*\* dan joined #club$")
     finally:
         irc.stop()
 

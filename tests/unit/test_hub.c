@@ -976,6 +976,49 @@ test_rooms_listed(void **state)
     free(all);
 }
 
+/* Joining a room only other nodes have: their +i, +k, +l hold here. */
+static void
+test_join_far_room(void **state)
+{
+    struct fake *fk = *state;
+    struct five f = five(fk);
+    struct far_room *far = calloc(3, sizeof(*far));
+    struct room *r;
+    bool joined;
+
+    assert_non_null(far);
+    strcpy(far[0].name, "#club");
+    far[0].modes = ROOM_INVITE_ONLY;
+    strcpy(far[1].name, "#vault");
+    strcpy(far[1].key, "sesame");
+    strcpy(far[2].name, "#full");
+    far[2].members = 2;
+    far[2].limit = 2;
+    hub_set_far_rooms(&fk->hub, far, 3);
+    assert_int_equal(hub_join(&fk->hub, f.a, "#CLUB", 5, NULL, &r, &joined),
+                     HUB_ERR_INVITE_ONLY);
+    assert_false(joined);
+    assert_string_equal(r->name, "#CLUB");      /* for the refusal */
+    assert_null(hub_room_find(&fk->hub, "#club", 5));
+    hub_invite_far(&fk->hub, f.a, "#club");
+    assert_int_equal(hub_join(&fk->hub, f.b, "#club", 5, NULL, &r, &joined),
+                     HUB_ERR_INVITE_ONLY);      /* alice's, not bob's */
+    assert_int_equal(hub_join(&fk->hub, f.a, "#club", 5, NULL, &r, &joined),
+                     HUB_OK);
+    assert_true(joined);
+    assert_int_equal(hub_part(&fk->hub, f.a, r, "", 0), HUB_OK);
+    assert_int_equal(hub_join(&fk->hub, f.a, "#club", 5, NULL, &r, &joined),
+                     HUB_ERR_INVITE_ONLY);      /* used up */
+    assert_int_equal(hub_join(&fk->hub, f.a, "#vault", 6, "nope", &r,
+                              &joined), HUB_ERR_BAD_KEY);
+    assert_int_equal(hub_join(&fk->hub, f.a, "#vault", 6, "sesame", &r,
+                              &joined), HUB_OK);
+    assert_int_equal(hub_join(&fk->hub, f.a, "#full", 5, NULL, &r, &joined),
+                     HUB_ERR_FULL);
+    assert_int_equal(hub_join(&fk->hub, f.a, "#other", 6, NULL, &r,
+                              &joined), HUB_OK);
+}
+
 static void
 test_topic(void **state)
 {
@@ -1359,6 +1402,7 @@ main(void)
         T(test_tell),
         T(test_tell_elsewhere),
         T(test_rooms_listed),
+        T(test_join_far_room),
         T(test_topic),
         T(test_settle_before_every_change),
         T(test_many_users_and_rooms),
