@@ -1353,20 +1353,6 @@ struct node_req {
     char            node[CMSG_FIELD_MAX + 1];
 };
 
-struct sync_arg {
-    struct cluster *c;
-};
-
-/* u's nickname claimed again (its rooms' WHOs name it to the others). */
-static void
-sync_user(struct user *u, void *arg)
-{
-    struct cluster *c = ((struct sync_arg *)arg)->c;
-
-    if (is_local(u))
-        claim(c, u);
-}
-
 static void
 heartbeat(struct cluster *c)
 {
@@ -1535,10 +1521,18 @@ fetch_rooms(struct cluster *c)
         c->far_waiting = 1;
 }
 
+/* u's nickname claimed again (for its claim's expiry, or after a
+ * reconnect). */
+static void
+renew(struct user *u, void *arg)
+{
+    if (is_local(u))
+        claim(arg, u);
+}
+
 static void
 become_up(struct cluster *c)
 {
-    struct sync_arg sa = {c};
     unsigned n = 0;
     struct croom *cr;
 
@@ -1549,7 +1543,7 @@ become_up(struct cluster *c)
     log_notice("cluster: link up: node %s, %u room(s) subscribed", c->node,
                n);
     heartbeat(c);
-    hub_each_user(c->hub, sync_user, &sa);
+    hub_each_user(c->hub, renew, c);     /* WHOs name them to the others */
     if (c->told_lost) {
         log_notice("cluster: nicknames claimed again and members named "
                    "again; telling clients the link is back");
@@ -1717,13 +1711,6 @@ check_nodes(struct cluster *c)
                                "EXISTS chatd:alive:%s", n->name) == -1)
             free(q);
     }
-}
-
-static void
-renew(struct user *u, void *arg)
-{
-    if (is_local(u))
-        claim(arg, u);
 }
 
 static void

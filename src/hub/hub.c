@@ -654,12 +654,11 @@ hub_text_room(const struct user *u, const struct room *r)
 }
 
 size_t
-hub_text_user(const struct user *u, const struct user *to)
+hub_text_user(const struct user *u, size_t to_len)
 {
     /* ":nick!user@host PRIVMSG to :" and CRLF */
     size_t over = 1 + strlen(u->nick) + 1 + strlen(hub_ident(u)) + 1 +
-                  strlen(u->host) +
-                  sizeof(" PRIVMSG ") - 1 + strlen(to->nick) + 4;
+                  strlen(u->host) + sizeof(" PRIVMSG ") - 1 + to_len + 4;
 
     return 512 - over;
 }
@@ -731,7 +730,7 @@ tell_elsewhere(struct hub *h, const struct hub_event *said, const char *nick,
     memset(&stand, 0, sizeof(stand));
     memcpy(stand.nick, nick, nlen);
     ev.to = &stand;
-    max = hub_text_user(said->from, &stand);
+    max = hub_text_user(said->from, nlen);
     while (left > 0) {
         size_t n = utf8_cut(text, left, max);
 
@@ -765,7 +764,7 @@ hub_tell(struct hub *h, struct user *u, const char *nick, size_t nlen,
     *to = t;
     ev.to = t;
     log_event("%s -> %s: (%zu bytes)", u->nick, t->nick, len);
-    say_pieces(h, &ev, hub_text_user(u, t), t, NULL);
+    say_pieces(h, &ev, hub_text_user(u, strlen(t->nick)), t, NULL);
     return HUB_OK;
 }
 

@@ -360,7 +360,8 @@ void hub_each_sharer(struct hub *h, struct user *u,
 /* The longest text of one message from u in r that still fits one IRC
  * line (":nick!nick@host PRIVMSG #room :text\r\n" in 512 bytes). */
 size_t hub_text_room(const struct user *u, const struct room *r);
-/* The same for a private message from u to the user to. */
-size_t hub_text_user(const struct user *u, const struct user *to);
+/* The same for a private message from u to a user whose nickname is
+ * to_len bytes (it need not be known here). */
+size_t hub_text_user(const struct user *u, size_t to_len);
 
 #endif

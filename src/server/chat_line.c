@@ -398,24 +398,19 @@ cmd_msg(struct conn *c, const char *args)
         reply(c, "*** error: no such nick %.*s", (int)len, nick);
         return;
     }
-    /* The sender's copy, in the pieces the recipient got (to is NULL
-     * when another node has the recipient). */
-    if (to == NULL) {
-        struct user stand;
-
-        memset(&stand, 0, sizeof(stand));
-        memcpy(stand.nick, nick, len);
-        max = hub_text_user(user_of(c), &stand);
-    } else {
-        max = hub_text_user(user_of(c), to);
+    /* The sender's copy, in the pieces the recipient got, named as the
+     * recipient is (as typed if another node has it: to is NULL). */
+    if (to != NULL) {
+        nick = to->nick;
+        len = strlen(nick);
     }
+    max = hub_text_user(user_of(c), len);
     for (left = strlen(args); left > 0; args += n, left -= n) {
         char text[LINE_MAX_OUT];
 
         n = utf8_cut(args, left, max);
-        reply(c, "-> *%.*s* %.*s", to != NULL ? (int)strlen(to->nick)
-                                              : (int)len,
-              to != NULL ? to->nick : nick, (int)plain(text, args, n), text);
+        reply(c, "-> *%.*s* %.*s", (int)len, nick, (int)plain(text, args, n),
+              text);
     }
 }
 

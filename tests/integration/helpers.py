@@ -149,6 +149,16 @@ class Server(Proc):
             self.stop()
 
 
+def free_port():
+    """A loopback TCP port free a moment ago (for a server's --listen or a
+    peer that must be told its port before it starts)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def connect(port, host="127.0.0.1", timeout=5.0):
     s = socket.create_connection((host, port), timeout=timeout * SLOW)
     return s

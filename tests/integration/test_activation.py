@@ -12,21 +12,13 @@ import subprocess
 
 import pytest
 
-from helpers import SLOW, Proc, binary, connect, recv_until
+from helpers import SLOW, Proc, binary, connect, free_port, recv_until
 
 SSA = shutil.which("systemd-socket-activate")
 
 
 def until(sock, needle, timeout=5.0):
     return recv_until(sock, lambda d: needle in d, timeout)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def listening_socket(kind=socket.SOCK_STREAM):

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from helpers import SLOW, Server, binary
+from helpers import SLOW, Server, binary, free_port
 
 CHATBENCH = binary("chatbench")
 
@@ -45,14 +45,6 @@ def bench_json(*args, timeout=30):
     lines = out.strip().splitlines()
     assert len(lines) == 1, out
     return json.loads(lines[0])
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @need_chatd

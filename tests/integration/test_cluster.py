@@ -16,19 +16,12 @@ import time
 
 import pytest
 
-from helpers import BACKENDS, SLOW, VALGRIND, Proc, Server, connect
+from helpers import (BACKENDS, SLOW, VALGRIND, Proc, Server, connect,
+                     free_port)
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS is None,
                                 reason="redis-server is not installed")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Redis:

@@ -11,21 +11,13 @@ import socket
 
 import pytest
 
-from helpers import Proc, binary, connect, recv_until
+from helpers import Proc, binary, connect, free_port, recv_until
 from test_activation import launch, listening_socket
 from test_tls import make_cert, tls_connect
 
 
 def until(sock, needle):
     return recv_until(sock, lambda d: needle in d)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def refused(port):
