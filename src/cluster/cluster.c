@@ -1055,19 +1055,30 @@ apply_remote(struct cluster *c, const struct cmsg *m, const struct got *g)
         break;
     case CMSG_HELLO: {
         /* Named by a WHO's answer: the members here not knowing it yet see
-         * it join, as IRC clients see a netjoin. */
+         * it join, and its operator or voice given, as IRC clients see a
+         * netjoin; one known here takes its modes quietly. */
         struct member *mb;
+        struct user server;
+        unsigned modes = born_newer(croom_find(c, r->name), r, n)
+                             ? 0    /* its room is newer: stripped */
+                             : (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
+                                   (m->flags & CMSG_F_VOICE ? MEMBER_VOICE
+                                                            : 0);
 
+        joined = false;
         u = remote_user(c, n, m->uid, g);
         if (u != NULL && hub_member(u, r) == NULL)
             hub_join(c->hub, u, r->name, strlen(r->name), NULL, &out,
                      &joined);
-        if (u != NULL && (mb = hub_member(u, r)) != NULL)
-            mb->modes = born_newer(croom_find(c, r->name), r, n)
-                            ? 0     /* its room is newer: stripped */
-                            : (m->flags & CMSG_F_OP ? MEMBER_OP : 0) |
-                                  (m->flags & CMSG_F_VOICE ? MEMBER_VOICE
-                                                           : 0);
+        if (u != NULL && (mb = hub_member(u, r)) != NULL && !joined)
+            mb->modes = modes;
+        if (u != NULL && joined) {
+            fake_user(&server, n->name, "", "");
+            if (modes & MEMBER_OP)
+                hub_mode(c->hub, &server, r, 'o', true, u->nick);
+            if (modes & MEMBER_VOICE)
+                hub_mode(c->hub, &server, r, 'v', true, u->nick);
+        }
         resync_named(c, n, r, m->uid);
         break;
     }

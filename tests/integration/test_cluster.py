@@ -160,6 +160,30 @@ def test_one_room_everywhere(cluster):
         assert sorted(got) == ["@alice", "bob", "carol"], got
 
 
+def test_irc_client_sees_the_netjoin(cluster):
+    """An IRC client first on its node in a room hears of the members of
+    other nodes as they are named: each one's JOIN, then its +o."""
+    redis, nodes = cluster
+    alice = users(nodes[:1], ["alice"])[0]
+    # "z": n1's room is the older even if both began in the same second.
+    irc = door_node(redis, "z", "irc")
+    try:
+        c = connect(irc.door_port)
+        c.sendall(b"NICK ivy\r\nUSER i 0 * :I\r\nJOIN #lobby\r\n")
+        c.settimeout(5 * SLOW)
+        got = b""
+        while not re.search(rb"MODE #lobby \+o alice\r\n", got):
+            try:
+                got += c.recv(4096)
+            except socket.timeout:
+                raise AssertionError(got)
+        assert re.search(rb"^:alice!\S+ JOIN #lobby\r\n.*MODE #lobby \+o alice",
+                         got, re.M | re.S), got
+        alice.send("/quit")
+    finally:
+        irc.stop()
+
+
 def test_private_to_a_user_sharing_no_room(cluster):
     """A private message reaches a user on another node that no room
     here shares, through its nickname's claim; a nickname nobody holds
