@@ -55,6 +55,20 @@ fi
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
+# One chatbench run into $RAW: SCENARIO SERVER ROUND RC RESULT LOG EXTRA,
+# EXTRA being more JSON members (each with its comma) before "result"; a
+# run that failed is recorded as such, and said.
+record() {
+    if [ "$4" -ne 0 ] || [ -z "$5" ]; then
+        say "$1 on $2: chatbench failed ($4; see $6)"
+        printf '{"scenario":"%s","server":"%s","round":%s,"error":"chatbench exit %s"}\n' \
+            "$1" "$2" "$3" "$4" >> "$RAW"
+        return 0
+    fi
+    printf '{"scenario":"%s","server":"%s","round":%s,%s"result":%s}\n' \
+        "$1" "$2" "$3" "$7" "$5" >> "$RAW"
+}
+
 # --- what we need ----------------------------------------------------------
 
 need_pkgs=""
@@ -410,14 +424,8 @@ run_one() {
           2>"$LOGS/$sc-$name-$round.chatbench.log")
     rc=$?
     stop_server
-    if [ $rc -ne 0 ] || [ -z "$res" ]; then
-        say "$sc on $name: chatbench failed ($rc; see $LOGS/$sc-$name-$round.chatbench.log)"
-        printf '{"scenario":"%s","server":"%s","round":%s,"error":"chatbench exit %s"}\n' \
-            "$sc" "$name" "$round" "$rc" >> "$RAW"
-        return 0
-    fi
-    printf '{"scenario":"%s","server":"%s","round":%s,"result":%s}\n' \
-        "$sc" "$name" "$round" "$res" >> "$RAW"
+    record "$sc" "$name" "$round" "$rc" "$res" \
+        "$LOGS/$sc-$name-$round.chatbench.log" ""
     printf '  %-9s %-10s %s\n' "$sc" "$name" "$(echo "$res" | $PY -c '
 import json, sys
 r = json.load(sys.stdin)
@@ -589,15 +597,8 @@ run_cluster() {
           2>"$LOGS/$tag.chatbench.log")
     rc=$?
     stop_cluster
-    if [ $rc -ne 0 ] || [ -z "$res" ]; then
-        say "$sc on $setup: chatbench failed ($rc; see $LOGS/$tag.chatbench.log)"
-        printf '{"scenario":"%s","server":"%s","round":%s,"error":"chatbench exit %s"}\n' \
-            "$sc" "$setup" "$round" "$rc" >> "$RAW"
-        return 0
-    fi
-    printf '{"scenario":"%s","server":"%s","round":%s,"nodes":%s,"redis":%s,"result":%s}\n' \
-        "$sc" "$setup" "$round" "$nnodes" "$([ -n "$url" ] && echo true || echo false)" \
-        "$res" >> "$RAW"
+    record "$sc" "$setup" "$round" "$rc" "$res" "$LOGS/$tag.chatbench.log" \
+        "\"nodes\":$nnodes,\"redis\":$([ -n "$url" ] && echo true || echo false),"
     printf '  %-9s %-10s %s\n' "$sc" "$setup" "$(echo "$res" | $PY -c '
 import json, sys
 r = json.load(sys.stdin)
